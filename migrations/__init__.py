@@ -1,0 +1,1 @@
+"""Alembic migrations of GNRP Live (``gnrp migrate``)."""

@@ -1,0 +1,76 @@
+"""``create_app(settings=None)``: the Starlette application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from server.api import accounts, health, rooms, streams, threads
+from server.api.auth import SESSION_COOKIE
+from server.api.errors import EXCEPTION_HANDLERS
+from server.api.middleware import (
+    AccessLogMiddleware,
+    AllowedHostsMiddleware,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+)
+from server.db.engine import build_engine, session_factory
+from server.services.context import Services
+from server.services.passwords import PasswordHasher
+from server.services.ratelimit import RateLimiter
+from server.settings import Settings
+
+
+class State(TypedDict):
+    services: Services
+
+
+def build_services(settings: Settings) -> Services:
+    engine = build_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        hasher=PasswordHasher(
+            time_cost=settings.password_time_cost,
+            memory_kib=settings.password_memory_kib,
+            parallelism=settings.password_parallelism,
+        ),
+        limiter=RateLimiter(),
+    )
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
+    """The app. ``services`` lets tests hand in their own (a spy hasher, a fixed clock)."""
+    settings = settings or (services.settings if services else Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[State]:
+        built = services or build_services(settings)
+        try:
+            yield {"services": built}
+        finally:
+            if services is None:
+                await built.engine.dispose()
+
+    return Starlette(
+        routes=[
+            *health.routes,
+            *accounts.routes,
+            *rooms.routes,
+            *threads.routes,
+            *streams.routes,
+        ],
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(AllowedHostsMiddleware, settings=settings),
+            Middleware(SameOriginMiddleware, settings=settings, cookie_name=SESSION_COOKIE),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,110 @@
+"""The ``gnrp`` command: serve | migrate | user create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.db.migrate import upgrade
+from server.domain.errors import DomainError
+from server.domain.permissions import ROLES
+from server.logs import configure_logging
+from server.services import accounts
+from server.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gnrp", description="GNRP Live")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not migrate an SQLite database on start"
+    )
+
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    user = commands.add_parser("user", help="manage accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser(
+        "create", help="create an account; the password is read from stdin or a prompt"
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=ROLES, default="member")
+    create.add_argument("--handle", help="defaults to the part of the e-mail before the @")
+    create.add_argument("--name", help="display name; defaults to the handle")
+
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        return _serve(settings, args)
+    if args.command == "migrate":
+        asyncio.run(upgrade(settings.database_url))
+        print("database is up to date", file=sys.stderr)
+        return 0
+    return asyncio.run(_create_user(settings, args))
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    # The embedded default must start with nothing else set up: an SQLite database migrates by
+    # itself. PostgreSQL deployments migrate in their release step (`gnrp migrate`).
+    if settings.is_sqlite and not args.no_migrate:
+        asyncio.run(upgrade(settings.database_url))
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from server.app import build_services
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    handle = args.handle or args.email.split("@", 1)[0]
+    services = build_services(settings)
+    try:
+        user = await accounts.create_user(
+            services,
+            accounts.NewAccount(
+                email=args.email,
+                password=password,
+                display_name=args.name or handle,
+                handle=handle,
+                role=args.role,
+            ),
+        )
+    except DomainError as error:
+        detail = "; ".join(f"{k}: {v}" for k, v in error.fields.items()) or error.message
+        print(f"could not create the account: {detail}", file=sys.stderr)
+        return 1
+    finally:
+        await services.engine.dispose()
+    print(f"created {user.role} {user.email} (id {user.id}, @{user.handle})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

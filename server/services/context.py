@@ -1,0 +1,67 @@
+"""What every service is handed: the database, the clock, the hasher, limits, and publishers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from server.db.engine import SessionFactory
+from server.domain.events import Envelope, EventName
+from server.services.events import append_event
+from server.services.passwords import PasswordHasher
+from server.services.ratelimit import RateLimiter
+from server.settings import Settings
+
+Clock = Callable[[], datetime]
+Publisher = Callable[[Sequence[Envelope]], Awaitable[None]]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    hasher: PasswordHasher
+    limiter: RateLimiter
+    clock: Clock = system_clock
+    # Called with each committed transaction's events; the live layer adds the bus here.
+    publishers: list[Publisher] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Transaction]:
+        """One transaction; its events are published once it has committed, never before."""
+        async with self.sessions() as session, session.begin():
+            tx = Transaction(session=session, now=self.clock())
+            yield tx
+        for publish in self.publishers:
+            await publish(tx.envelopes)
+
+
+@dataclass(slots=True)
+class Transaction:
+    session: AsyncSession
+    now: datetime
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def emit(self, stream: str, name: EventName, data: dict[str, Any]) -> int:
+        """Append an event to ``stream`` in this transaction and return its seq."""
+        envelope = await append_event(
+            self.session, stream=stream, name=name, data=data, at=self.now
+        )
+        self.envelopes.append(envelope)
+        return envelope.seq
