@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from server.db.migrate import upgrade
+from server.domain.accounts import suggest_handle
 from server.domain.errors import DomainError
 from server.domain.permissions import ROLES
 from server.logs import configure_logging
@@ -83,7 +84,7 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    handle = args.handle or args.email.split("@", 1)[0]
+    handle = args.handle or suggest_handle(args.email)
     services = build_services(settings)
     try:
         user = await accounts.create_user(

@@ -39,6 +39,13 @@ def normalise_handle(handle: str) -> str:
     return handle
 
 
+def suggest_handle(email: str) -> str:
+    """A valid handle made from the part of an e-mail before the @ (for accounts made by admins)."""
+    local = email.split("@", 1)[0].lower()
+    handle = re.sub(r"[^a-z0-9_.-]", "", local).lstrip("_.-")[:30]
+    return handle if len(handle) >= 2 else f"{handle or 'member'}-user"
+
+
 def check_password(password: str, *, email: str) -> None:
     if len(password) < PASSWORD_MIN:
         raise invalid_field("password", f"must be at least {PASSWORD_MIN} characters")
