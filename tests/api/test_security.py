@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import httpx
@@ -14,6 +18,7 @@ from starlette.routing import Route
 from server.app import create_app
 from server.db.models import ApiToken, Message, Room
 from server.services.context import Services
+from server.settings import Settings
 from tests.conftest import SITE, ClientFactory
 from tests.helpers import count, make_room, make_thread, signed_in
 
@@ -188,3 +193,23 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.json()["checks"] == {"database": "ok"}
     # Probes call by address: health checks answer whatever the Host.
     assert (await client.get("/healthz", headers={"Host": "10.0.0.7:8000"})).status_code == 200
+
+
+async def test_readiness_checks_redis_when_configured(
+    settings: Settings, client_with: Callable[[Settings], Awaitable[httpx.AsyncClient]]
+) -> None:
+    redis_url = os.environ.get("GNRP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    with_redis = await client_with(replace(settings, redis_url=redis_url))
+    ready = await with_redis.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+    # A Redis that does not answer (a closed port on loopback) makes the process not ready.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    without = await client_with(replace(settings, redis_url=f"redis://127.0.0.1:{closed_port}/0"))
+    not_ready = await without.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["redis"].startswith("unreachable")
+    assert not_ready.json()["checks"]["database"] == "ok"
