@@ -9,7 +9,7 @@ from typing import TypedDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from server.api import accounts, health, rooms, streams, threads
+from server.api import accounts, health, metrics, rooms, streams, threads
 from server.api.auth import SESSION_COOKIE
 from server.api.errors import EXCEPTION_HANDLERS
 from server.api.middleware import (
@@ -18,15 +18,22 @@ from server.api.middleware import (
     SameOriginMiddleware,
     SecurityHeadersMiddleware,
 )
+from server.bus import build_bus
 from server.db.engine import build_engine, session_factory
+from server.live import endpoint
+from server.live.hub import Hub
+from server.live.metrics import LiveMetrics
+from server.live.presence import MemoryPresence, PresenceStore, RedisPresence
 from server.services.context import Services
 from server.services.passwords import PasswordHasher
+from server.services.publishing import bus_publisher
 from server.services.ratelimit import RateLimiter
 from server.settings import Settings
 
 
 class State(TypedDict):
     services: Services
+    hub: Hub
 
 
 def build_services(settings: Settings) -> Services:
@@ -51,9 +58,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
         built = services or build_services(settings)
+        bus = build_bus(settings.redis_url, prefix=settings.redis_prefix)
+        presence: PresenceStore = (
+            RedisPresence(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else MemoryPresence()
+        )
+        hub = Hub(services=built, bus=bus, presence=presence, metrics=LiveMetrics())
+        publisher = bus_publisher(bus)
+        built.publishers.append(publisher)
+        await hub.start()
         try:
-            yield {"services": built}
+            yield {"services": built, "hub": hub}
         finally:
+            await hub.stop()
+            built.publishers.remove(publisher)
             if services is None:
                 await built.engine.dispose()
 
@@ -64,6 +83,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *rooms.routes,
             *threads.routes,
             *streams.routes,
+            *metrics.routes,
+            *endpoint.routes,
         ],
         middleware=[
             Middleware(AccessLogMiddleware),

@@ -68,7 +68,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=None,
         proxy_headers=True,
-        ws_per_message_deflate=False,
+        ws_per_message_deflate=False,  # off: cheaper per socket, and no compression leaks
+        ws_max_size=settings.ws_max_frame_bytes,  # larger frames close with 1009
         timeout_graceful_shutdown=10,
     )
     return 0

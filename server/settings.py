@@ -69,6 +69,15 @@ class Settings:
     password_memory_kib: int = 65536
     password_parallelism: int = 4
     log_level: str = "INFO"
+    # Live layer
+    redis_prefix: str = "gnrp:"
+    ws_max_frame_bytes: int = 64 * 1024
+    ws_frames_per_second: int = 20
+    ws_frame_burst: int = 40
+    ws_sockets_per_user: int = 20
+    ws_queue_bytes: int = 1024 * 1024
+    presence_ttl_seconds: int = 30
+    live_sweep_seconds: float = 5.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -122,4 +131,11 @@ class Settings:
             password_memory_kib=_int(env, "PASSWORD_MEMORY_KIB", cls.password_memory_kib),
             password_parallelism=_int(env, "PASSWORD_PARALLELISM", cls.password_parallelism),
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
+            redis_prefix=env.get("REDIS_PREFIX") or cls.redis_prefix,
+            ws_frames_per_second=_int(env, "WS_FRAMES_PER_SECOND", cls.ws_frames_per_second),
+            ws_frame_burst=_int(env, "WS_FRAME_BURST", cls.ws_frame_burst),
+            ws_sockets_per_user=_int(env, "WS_SOCKETS_PER_USER", cls.ws_sockets_per_user),
+            ws_queue_bytes=_int(env, "WS_QUEUE_BYTES", cls.ws_queue_bytes),
+            presence_ttl_seconds=_int(env, "PRESENCE_TTL_SECONDS", cls.presence_ttl_seconds),
+            live_sweep_seconds=float(env.get("LIVE_SWEEP_SECONDS") or cls.live_sweep_seconds),
         )

@@ -8,6 +8,9 @@ from typing import Literal
 
 StreamKind = Literal["room", "country", "initiatives", "user"]
 
+# Process-to-process signals (a revoked session, say). Not a stream any client may name.
+CONTROL_STREAM = "control"
+
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _USER_ID = re.compile(r"^[1-9][0-9]{0,18}$")

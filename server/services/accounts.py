@@ -16,6 +16,7 @@ from server.db.models import ApiToken, AuthSession, User
 from server.domain import accounts as rules
 from server.domain.errors import Conflict, NotFound, RateLimited, Unauthorized, invalid_field
 from server.domain.permissions import ROLES, Role, Viewer
+from server.domain.streams import CONTROL_STREAM
 from server.services.context import Services
 
 TOKEN_PREFIX = "gnrp_"
@@ -141,12 +142,14 @@ async def open_session(services: Services, *, user: User, address: str, user_age
 
 
 async def logout(services: Services, *, session_id: str) -> None:
+    """Revoke the session; sockets opened with it, on any process, close with 1008."""
     async with services.write() as tx:
         await tx.session.exec(
             update(AuthSession)
             .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
             .values(revoked_at=tx.now)
         )
+        tx.signal(CONTROL_STREAM, {"type": "revoked", "session_id": session_id})
 
 
 async def principal_from_session(services: Services, cookie_secret: str) -> Principal | None:

@@ -8,18 +8,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.db.engine import SessionFactory
-from server.domain.events import Envelope, EventName
+from server.domain.events import EventName
 from server.services.events import append_event
 from server.services.passwords import PasswordHasher
 from server.services.ratelimit import RateLimiter
 from server.settings import Settings
 
 Clock = Callable[[], datetime]
-Publisher = Callable[[Sequence[Envelope]], Awaitable[None]]
+Outgoing = tuple[str, bytes]  # (stream, payload): what goes on the bus once committed
+Publisher = Callable[[Sequence[Outgoing]], Awaitable[None]]
 
 
 def system_clock() -> datetime:
@@ -34,7 +36,7 @@ class Services:
     hasher: PasswordHasher
     limiter: RateLimiter
     clock: Clock = system_clock
-    # Called with each committed transaction's events; the live layer adds the bus here.
+    # Called with what each committed transaction has to say; the app adds the bus here.
     publishers: list[Publisher] = field(default_factory=list)
 
     @asynccontextmanager
@@ -48,20 +50,30 @@ class Services:
         async with self.sessions() as session, session.begin():
             tx = Transaction(session=session, now=self.clock())
             yield tx
-        for publish in self.publishers:
-            await publish(tx.envelopes)
+        await self.publish(tx.outbox)
+
+    async def publish(self, outgoing: Sequence[Outgoing]) -> None:
+        """Hand committed events (or signals that are not persisted) to every publisher."""
+        if outgoing:
+            for publish in self.publishers:
+                await publish(outgoing)
 
 
 @dataclass(slots=True)
 class Transaction:
     session: AsyncSession
     now: datetime
-    envelopes: list[Envelope] = field(default_factory=list)
+    outbox: list[Outgoing] = field(default_factory=list)
 
     async def emit(self, stream: str, name: EventName, data: dict[str, Any]) -> int:
-        """Append an event to ``stream`` in this transaction and return its seq."""
+        """Append an event to ``stream`` in this transaction and return its seq. The envelope is
+        serialised here, once, and published as these bytes after commit."""
         envelope = await append_event(
             self.session, stream=stream, name=name, data=data, at=self.now
         )
-        self.envelopes.append(envelope)
+        self.outbox.append((stream, orjson.dumps(envelope.model_dump())))
         return envelope.seq
+
+    def signal(self, stream: str, payload: dict[str, Any]) -> None:
+        """Publish a signal that is not an event (a revoked session, say) once committed."""
+        self.outbox.append((stream, orjson.dumps(payload)))

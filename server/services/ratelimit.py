@@ -37,3 +37,25 @@ class RateLimiter:
 
     def reset(self, key: str) -> None:
         self._hits.pop(key, None)
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; ``take`` says whether one was left."""
+
+    __slots__ = ("_burst", "_clock", "_rate", "_tokens", "_updated")
+
+    def __init__(self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._updated = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
+        self._updated = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
+import orjson
 import pytest
 from sqlmodel import col, select
 
@@ -108,12 +110,14 @@ async def test_events_are_published_only_after_commit(services: Services) -> Non
     viewer, (thread_id,) = await _room_with_threads(services, n_threads=1)
     published: list[tuple[str, int, bool]] = []
 
-    async def publisher(envelopes) -> None:  # type: ignore[no-untyped-def]
+    async def publisher(outgoing: Sequence[tuple[str, bytes]]) -> None:
         # By the time a publisher runs, a fresh session must already see the rows.
-        for envelope in envelopes:
+        for stream, payload in outgoing:
+            envelope = orjson.loads(payload)
+            assert envelope["stream"] == stream and envelope["type"] == "event"
             async with services.read() as session:
-                seen = await session.get(Event, (envelope.stream, envelope.seq))
-            published.append((envelope.stream, envelope.seq, seen is not None))
+                seen = await session.get(Event, (stream, envelope["seq"]))
+            published.append((stream, envelope["seq"], seen is not None))
 
     services.publishers.append(publisher)
     posted = await threads.post_message(

@@ -1,0 +1,1 @@
+"""The live layer: the /ws endpoint and the per-process hub that fans events out to sockets."""
