@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -53,6 +54,9 @@ class Connection:
         self._metrics = metrics
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        # Set by the hub: drops the socket's subscriptions as soon as it is being closed, without
+        # waiting for a peer that may never answer the close.
+        self.on_close: Callable[[Connection], None] | None = None
 
     @property
     def user_id(self) -> int | None:
@@ -85,6 +89,8 @@ class Connection:
         self._queue.clear()
         self._queued = 0
         self._closer = asyncio.create_task(self._close(code), name="ws-close")
+        if self.on_close is not None:
+            self.on_close(self)
 
     async def finish(self) -> None:
         """Stop the writer (the socket is gone)."""

@@ -73,6 +73,7 @@ class Hub:
         self.sockets_per_user: Counter[int] = Counter()
         self._user_views: dict[int, dict[str, Any]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._bus_lock = asyncio.Lock()  # keeps bus (un)subscribe calls in the order decided
         self._replay_limit = services.settings.replay_limit
 
@@ -101,15 +102,24 @@ class Hub:
 
     def attach(self, connection: Connection) -> None:
         self.connections.add(connection)
+        connection.on_close = self._drop_subscriptions_soon
         if connection.user_id is not None:
             self.sockets_per_user[connection.user_id] += 1
             if connection.user_view:
                 self._user_views[connection.user_id] = connection.user_view
         self.metrics.open_sockets.inc()
 
-    async def detach(self, connection: Connection) -> None:
+    def _drop_subscriptions_soon(self, connection: Connection) -> None:
+        task = asyncio.create_task(self._drop_subscriptions(connection))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _drop_subscriptions(self, connection: Connection) -> None:
         for stream in list(connection.subscriptions):
             await self.unsubscribe(connection, stream)
+
+    async def detach(self, connection: Connection) -> None:
+        await self._drop_subscriptions(connection)
         self.connections.discard(connection)
         if connection.user_id is not None:
             self.sockets_per_user[connection.user_id] -= 1

@@ -129,3 +129,10 @@ async def restartable_cluster(
     """Like ``cluster``, on a Redis of the test's own that it may stop and start."""
     async for built in _cluster(database_url, redis_server.url, tmp_path, processes=2):
         yield built
+
+
+@pytest.fixture
+async def embedded(database_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """One process on the embedded default: SQLite and the in-memory bus, no Redis."""
+    async for built in _cluster(database_url, None, tmp_path, processes=1):
+        yield built
