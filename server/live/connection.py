@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from starlette.websockets import WebSocket
@@ -31,6 +32,11 @@ class Subscription:
 
 
 class Connection:
+    """The send path is the hot loop of fan-out (one call per socket per event), so it avoids a
+    task per socket: a frame is written at once when nothing is queued, by stepping the send
+    coroutine by hand; only when the transport pushes back (the peer reads slowly) does the rest
+    wait in a bounded queue drained by a short-lived task."""
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -50,9 +56,8 @@ class Connection:
         self._queue: deque[str] = deque()
         self._queued = 0
         self._limit = queue_bytes
-        self._wakeup = asyncio.Event()
         self._metrics = metrics
-        self._writer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         # Set by the hub: drops the socket's subscriptions as soon as it is being closed, without
         # waiting for a peer that may never answer the close.
@@ -62,13 +67,22 @@ class Connection:
     def user_id(self) -> int | None:
         return self.viewer.user_id if self.viewer else None
 
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write(), name="ws-writer")
-
     def send(self, frame: str) -> None:
-        """Queue a frame without waiting. A socket whose queue overflows is closed with 1013:
-        it resumes with ``since``, and nobody else waits for it."""
+        """Send or queue a frame without waiting. A socket whose queue overflows is closed with
+        1013: it resumes with ``since``, and nobody else waits for it."""
         if self.closed:
+            return
+        if self._drainer is None:
+            sending = self.websocket.send_text(frame)
+            try:
+                waiting = sending.send(None)
+            except StopIteration:
+                return  # written to the transport: the usual case
+            except Exception:
+                self._gone()
+                return
+            # The transport is paused: finish this send, then the queue, in a task.
+            self._drainer = asyncio.create_task(self._drain(sending, waiting), name="ws-drain")
             return
         self._queued += len(frame)
         if self._queued > self._limit:
@@ -76,7 +90,6 @@ class Connection:
             self.close(CLOSE_TOO_SLOW)
             return
         self._queue.append(frame)
-        self._wakeup.set()
 
     def send_json(self, payload: dict[str, object]) -> None:
         self.send(orjson.dumps(payload).decode())
@@ -93,27 +106,52 @@ class Connection:
             self.on_close(self)
 
     async def finish(self) -> None:
-        """Stop the writer (the socket is gone)."""
+        """Stop sending (the socket is gone)."""
         self.closed = True
-        if self._writer is not None:
-            self._writer.cancel()
+        if self._drainer is not None:
+            self._drainer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._writer
+                await self._drainer
+
+    def _gone(self) -> None:
+        self.closed = True  # the peer went away; the endpoint's reader cleans up
+        self._queue.clear()
 
     async def _close(self, code: int) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+        if self._drainer is not None:
+            self._drainer.cancel()
         with contextlib.suppress(Exception):
             await self.websocket.close(code)
 
-    async def _write(self) -> None:
+    async def _drain(self, sending: Coroutine[Any, Any, None], waiting: Any) -> None:
         try:
-            while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
-                while self._queue:
-                    frame = self._queue.popleft()
-                    self._queued -= len(frame)
-                    await self.websocket.send_text(frame)
-        except Exception:  # the peer went away; the reader side cleans up
-            self.closed = True
+            await _Resumed(sending, waiting)
+            while self._queue and not self.closed:
+                frame = self._queue.popleft()
+                self._queued -= len(frame)
+                await self.websocket.send_text(frame)
+        except asyncio.CancelledError:
+            sending.close()
+            raise
+        except Exception:
+            self._gone()
+        finally:
+            self._drainer = None
+
+
+class _Resumed:
+    """Awaitable that finishes a coroutine already stepped by hand up to its first suspension:
+    it hands the task what the coroutine waits on, exactly as ``await coroutine`` would."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[Any, None, None]:
+        waiting = self._waiting
+        while True:
+            yield waiting
+            try:
+                waiting = self._coroutine.send(None)
+            except StopIteration:
+                return

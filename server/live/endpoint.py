@@ -67,7 +67,6 @@ async def live_socket(websocket: WebSocket) -> None:
         metrics=hub.metrics,
     )
     hub.attach(connection)
-    connection.start()
     budget = TokenBucket(rate=settings.ws_frames_per_second, burst=settings.ws_frame_burst)
     try:
         while not connection.closed:

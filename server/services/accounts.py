@@ -152,6 +152,19 @@ async def logout(services: Services, *, session_id: str) -> None:
         tx.signal(CONTROL_STREAM, {"type": "revoked", "session_id": session_id})
 
 
+async def set_disabled(services: Services, *, user_id: int, disabled: bool) -> None:
+    """Disable (or re-enable) an account. Its sessions and tokens stop working at once, and its
+    open sockets, on every process, close with 1008. Who may do this is the caller's check."""
+    async with services.write() as tx:
+        user = await tx.session.get(User, user_id)
+        if user is None:
+            raise NotFound("no such user")
+        user.disabled = disabled
+        tx.session.add(user)
+        if disabled:
+            tx.signal(CONTROL_STREAM, {"type": "revoked", "user_id": user_id})
+
+
 async def principal_from_session(services: Services, cookie_secret: str) -> Principal | None:
     session_id = _digest(cookie_secret)
     now = services.clock()

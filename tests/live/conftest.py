@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from server.app import build_services
+from server.bus.redis import RedisBus
 from server.services.context import Services
+from server.services.publishing import bus_publisher
 from server.settings import Settings
 from tests.helpers import PASSWORD, make_user
 from tests.live.servers import SITE, RedisServer, ServerProcess
@@ -111,6 +113,11 @@ async def _cluster(
         password_parallelism=1,
     )
     services = build_services(settings)
+    # The test process writes like one more server process: its events go out on the same bus.
+    bus = RedisBus(redis_url, prefix=env["REDIS_PREFIX"]) if redis_url else None
+    if bus is not None:
+        await bus.start(_ignore, _nothing)
+        services.publishers.append(bus_publisher(bus))
     built = Cluster(database_url, redis_url, env, log_dir, services)
     try:
         for name in ("a", "b")[:processes]:
@@ -119,7 +126,17 @@ async def _cluster(
     finally:
         for server in built.servers:
             server.stop()
+        if bus is not None:
+            await bus.stop()
         await services.engine.dispose()
+
+
+async def _ignore(_stream: str, _payload: bytes) -> None:
+    return None
+
+
+async def _nothing() -> None:
+    return None
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from server.services import accounts
 from tests.live.conftest import ON_POSTGRES, Cluster, http_client
 from tests.live.servers import LiveClient
 
@@ -155,3 +156,22 @@ async def test_logout_on_one_process_closes_the_sessions_sockets_on_the_other(
     assert mine.connection.close_code == 1008
     assert (await theirs.quiet()) is not None  # the other session's socket is untouched
     await theirs.close()
+
+
+async def test_disabling_an_account_closes_its_sockets_everywhere(cluster: Cluster) -> None:
+    a, b = cluster.servers
+    user_id, cookie = await cluster.user()
+    on_a = await LiveClient.open(a.ws, cookie=cookie)
+    on_b = await LiveClient.open(b.ws, cookie=cookie)
+    assert await on_a.quiet() == [] and await on_b.quiet() == []
+    # Compression is off unless configured: the server accepted no extension.
+    assert on_a.connection.response is not None
+    assert "Sec-WebSocket-Extensions" not in on_a.connection.response.headers
+
+    await accounts.set_disabled(cluster.services, user_id=user_id, disabled=True)
+    for client in (on_a, on_b):
+        async with asyncio.timeout(10):
+            await client.connection.wait_closed()
+        assert client.connection.close_code == 1008
+    async with http_client(a, cookie) as http:
+        assert (await http.get("/api/me")).status_code == 401
