@@ -128,12 +128,7 @@ async def load_thread(
         position = decode_cursor(services.settings.secret_key, cursor)
         after = position.get("after", 0) if isinstance(position.get("after"), int) else 0
     async with services.read() as session:
-        found = (
-            await session.exec(select(Thread, Room).join(Room).where(Thread.id == thread_id))
-        ).first()
-        if found is None or not can_read_room(viewer, found[1].visibility):
-            raise NotFound("no such thread")
-        thread, room = found
+        thread, room = await readable_thread(session, viewer=viewer, thread_id=thread_id)
         # The head is read before the messages, so that following with since=head misses nothing.
         head = await stream_head(session, stream=room_stream(room.slug))
         rows = (
@@ -181,12 +176,7 @@ async def post_message(
             return earlier
     try:
         async with services.write() as tx:
-            found = (
-                await tx.session.exec(select(Thread, Room).join(Room).where(Thread.id == thread_id))
-            ).first()
-            if found is None or not can_read_room(viewer, found[1].visibility):
-                raise NotFound("no such thread")
-            thread, room = found
+            thread, room = await readable_thread(tx.session, viewer=viewer, thread_id=thread_id)
             author = await _poster(tx.session, viewer=viewer, room=room)
             assert thread.id is not None
             message = await _add_message(
@@ -285,6 +275,18 @@ async def message_history(
         }
         for revision in revisions
     ]
+
+
+async def readable_thread(
+    session: AsyncSession, *, viewer: Viewer | None, thread_id: int
+) -> tuple[Thread, Room]:
+    """The thread and its room, if the viewer may read them; NotFound otherwise."""
+    found = (
+        await session.exec(select(Thread, Room).join(Room).where(Thread.id == thread_id))
+    ).first()
+    if found is None or not can_read_room(viewer, found[1].visibility):
+        raise NotFound("no such thread")
+    return found
 
 
 async def _poster(session: AsyncSession, *, viewer: Viewer | None, room: Room | None) -> User:
