@@ -8,6 +8,7 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Mount
 
 from server.api import accounts, health, metrics, rooms, streams, threads
 from server.api.auth import SESSION_COOKIE
@@ -24,6 +25,9 @@ from server.live import endpoint
 from server.live.hub import Hub
 from server.live.metrics import LiveMetrics
 from server.live.presence import MemoryPresence, PresenceStore, RedisPresence
+from server.pages import accounts as page_accounts
+from server.pages import rooms as page_rooms
+from server.pages.rendering import Pages
 from server.services.context import Services
 from server.services.passwords import PasswordHasher
 from server.services.publishing import bus_publisher
@@ -34,6 +38,7 @@ from server.settings import Settings
 class State(TypedDict):
     services: Services
     hub: Hub
+    pages: Pages
 
 
 def build_services(settings: Settings) -> Services:
@@ -54,6 +59,7 @@ def build_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Starlette:
     """The app. ``services`` lets tests hand in their own (a spy hasher, a fixed clock)."""
     settings = settings or (services.settings if services else Settings.from_env())
+    pages = Pages()
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[State]:
@@ -69,7 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         built.publishers.append(publisher)
         await hub.start()
         try:
-            yield {"services": built, "hub": hub}
+            yield {"services": built, "hub": hub, "pages": pages}
         finally:
             await hub.stop()
             built.publishers.remove(publisher)
@@ -85,6 +91,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *streams.routes,
             *metrics.routes,
             *endpoint.routes,
+            *page_rooms.routes,
+            *page_accounts.routes,
+            Mount("/static", app=pages.static_app(), name="static"),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),

@@ -70,3 +70,7 @@ class MessageBody(Strict):
 
 class EditBody(Strict):
     body: str
+
+
+class PreviewBody(Strict):
+    body: str

@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.auth import current_viewer
+from server.api.auth import current_viewer, require_principal
 from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
-from server.api.schemas import EditBody, MessageBody
+from server.api.schemas import EditBody, MessageBody, PreviewBody
+from server.domain.content import MESSAGE_MAX
+from server.domain.markdown import render_markdown
 from server.services import threads
 
 
@@ -57,7 +59,15 @@ async def message_history(request: Request) -> Response:
     return JSONResponse({"history": history})
 
 
+async def preview(request: Request) -> Response:
+    """Markdown as it will be shown, for the composer's preview (one renderer, the server's)."""
+    await require_principal(request)
+    body = await read_body(request, PreviewBody)
+    return JSONResponse({"html": render_markdown(body.body[:MESSAGE_MAX])})
+
+
 routes = [
+    Route("/api/preview", preview, methods=["POST"]),
     Route("/api/threads/{id:int}", get_thread, methods=["GET"]),
     Route("/api/threads/{id:int}/messages", post_message, methods=["POST"]),
     Route("/api/messages/{id:int}", edit_message, methods=["PATCH"]),

@@ -16,7 +16,13 @@ from server.domain.cursor import decode_cursor, encode_cursor
 from server.domain.errors import Forbidden, NotFound, Unauthorized, invalid_field
 from server.domain.events import format_time
 from server.domain.markdown import render_markdown
-from server.domain.permissions import Viewer, can_edit_message, can_post_in_room, can_read_room
+from server.domain.permissions import (
+    Viewer,
+    can_edit_message,
+    can_post_in_room,
+    can_read_room,
+    readable_visibilities,
+)
 from server.domain.streams import country_stream, room_stream
 from server.services.context import Services, Transaction
 from server.services.events import stream_head
@@ -156,7 +162,12 @@ async def load_thread(
         next_cursor = encode_cursor(services.settings.secret_key, {"after": rows[-1][0].id})
     return {
         "thread": thread_view(thread, room),
-        "room": {"slug": room.slug, "title": room.title, "visibility": room.visibility},
+        "room": {
+            "slug": room.slug,
+            "title": room.title,
+            "visibility": room.visibility,
+            "archived": room.archived,
+        },
         "messages": [message_view(message, author) for message, author in rows],
         "pinned": pinned,
         "head": head,
@@ -337,3 +348,20 @@ async def _posted_before(services: Services, *, author_id: int, client_id: str) 
         author = await session.get(User, author_id)
     assert author is not None
     return Posted(message_view(message, author), message.seq, created=False)
+
+
+async def recent_threads(
+    services: Services, *, viewer: Viewer | None, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The most recently active threads in rooms the viewer may read (the home page's news)."""
+    async with services.read() as session:
+        rows = (
+            await session.exec(
+                select(Thread, Room)
+                .join(Room)
+                .where(col(Room.visibility).in_(readable_visibilities(viewer)))
+                .order_by(col(Thread.last_activity_at).desc())
+                .limit(limit)
+            )
+        ).all()
+    return [{**thread_view(thread, room), "room_title": room.title} for thread, room in rows]
