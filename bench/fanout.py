@@ -1,12 +1,17 @@
-"""Fan-out benchmark: GNRP Live as 2 uvicorn processes behind nothing, PostgreSQL, Redis.
+"""Fan-out benchmark: GNRP Live, and Django Channels doing the same job, on one machine.
 
-    python bench/fanout.py [--sizes 10,1000,5000] [--rate 50] [--seconds 10]
+    python bench/fanout.py [--target gnrp,channels] [--sizes 1000,5000] [--rate 50]
+                           [--seconds 10] [--rounds 2]
 
-For each room size N it opens N sockets from a separate client process (picows, spread over
-127.0.0.2-127.0.0.51, alternating between the two server processes), subscribes them all to one
-room, then publishes ``--rate`` messages a second over HTTP for ``--seconds`` seconds, each
-carrying its send time. It prints deliveries/s, publish->deliver p50/p99/max, lost and duplicated
-events (by seq, per socket), server RSS per idle socket and server CPU seconds.
+Each target runs as 2 uvicorn processes sharing one Redis (GNRP Live also on PostgreSQL, where it
+stores every message and its event). For each room size N, a separate client process opens N
+sockets (picows, spread over 127.0.0.2-127.0.0.51, alternating between the two processes) and
+joins one room, then ``--rate`` messages a second are published over HTTP for ``--seconds``
+seconds, each carrying its number and send time. Targets alternate (A B A B ...) for
+``--rounds`` rounds so that drift of the machine hits both. Printed per target and size:
+deliveries/s, deliveries per server CPU-second, publish->deliver p50/p99/max, lost and duplicated
+messages (per socket, by number), server RSS per socket; then the GNRP/Channels ratios.
+``bench/RESULTS.md`` is rewritten with the table of the run.
 
 Needs PostgreSQL and Redis: GNRP_BENCH_POSTGRES_URL (an admin URL, default the local
 ``postgres`` database) and GNRP_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0). Not part
@@ -20,6 +25,7 @@ import asyncio
 import multiprocessing
 import os
 import platform
+import re
 import signal
 import socket
 import statistics
@@ -52,8 +58,11 @@ def free_port() -> int:
 
 @dataclass
 class Servers:
-    database_url: str
+    """One target's server processes."""
+
+    command: list[str]  # "{port}" is replaced by each process's port
     env: dict[str, str]
+    ready_path: str
     ports: list[int] = field(default_factory=list)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -61,18 +70,18 @@ class Servers:
         for _ in range(count):
             port = free_port()
             process = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--no-migrate"],
+                [part.replace("{port}", str(port)) for part in self.command],
                 env={**os.environ, **self.env},
                 cwd=ROOT,
-            )  # fmt: skip
+            )
             self.ports.append(port)
             self.processes.append(process)
         deadline = time.monotonic() + 60
         for port in self.ports:
             while True:
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    url = f"http://127.0.0.1:{port}{self.ready_path}"
+                    if httpx.get(url, timeout=1).status_code < 500:
                         break
                 except httpx.HTTPError:
                     pass
@@ -119,7 +128,7 @@ async def drop_database(admin_url: str, name: str) -> None:
     await connection.close()
 
 
-async def make_room(database_url: str, sizes: list[int]) -> tuple[str, dict[int, int]]:
+async def make_rooms(database_url: str, sizes: list[int]) -> tuple[str, dict[int, int]]:
     """A moderator with an API token, and one public room and thread per size."""
     from server.app import build_services
     from server.domain.permissions import Viewer
@@ -166,11 +175,10 @@ async def make_room(database_url: str, sizes: list[int]) -> tuple[str, dict[int,
 @dataclass
 class Job:
     ws_urls: list[str]
-    http_urls: list[str]
-    stream: str
+    subscribe: dict[str, Any] | None  # the frame that joins the room (Channels joins on connect)
+    publish_urls: list[str]
+    publish_headers: dict[str, str]
     sockets: int
-    thread_id: int
-    token: str
     rate: float
     seconds: float
 
@@ -186,6 +194,15 @@ def client_main(job: Job, pipe: Pipe) -> None:
     pipe.send(result)
 
 
+def body_of(message: dict[str, Any]) -> str | None:
+    """The published text, from a GNRP Live event or a Channels message."""
+    data = message.get("data")
+    if isinstance(data, dict):
+        return str(data.get("message", {}).get("body", "")) or None
+    body = message.get("body")
+    return str(body) if body else None
+
+
 async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
     from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
@@ -196,11 +213,11 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
 
     class Reader(WSListener):  # type: ignore[misc]
         def __init__(self) -> None:
-            self.seqs: list[int] = []
+            self.numbers: list[int] = []
 
         def on_ws_connected(self, transport: WSTransport) -> None:
-            frame = {"op": "subscribe", "stream": job.stream}
-            transport.send(WSMsgType.TEXT, orjson.dumps(frame))
+            if job.subscribe is not None:
+                transport.send(WSMsgType.TEXT, orjson.dumps(job.subscribe))
 
         def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
             nonlocal subscribed_count
@@ -210,9 +227,11 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
             message = orjson.loads(frame.get_payload_as_bytes())
             kind = message.get("type")
             if kind == "event":
-                self.seqs.append(message["seq"])
-                body = message["data"]["message"]["body"]
-                latencies.append(now - float(body.rsplit(" ", 1)[1]))
+                body = body_of(message)
+                if body and body.startswith("bench "):
+                    _, number, sent = body.split(" ")
+                    self.numbers.append(int(number))
+                    latencies.append(now - float(sent))
             elif kind == "subscribed":
                 subscribed_count += 1
                 if subscribed_count == job.sockets:
@@ -232,16 +251,14 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
             Reader, url, extra_headers={"Origin": SITE}, socket_factory=factory
         )
         listeners.append(listener)
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(180):
         await subscribed.wait()
     pipe.send("subscribed")
     pipe.recv()  # the parent has measured idle memory
 
     published: list[int] = []
     failed_posts = 0
-    async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {job.token}"}, timeout=60
-    ) as http:
+    async with httpx.AsyncClient(headers=job.publish_headers, timeout=60) as http:
         interval = 1 / job.rate
         count = int(job.rate * job.seconds)
         started = time.perf_counter()
@@ -249,14 +266,14 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
 
         async def post(n: int) -> None:
             nonlocal failed_posts
-            url = f"{job.http_urls[n % len(job.http_urls)]}/api/threads/{job.thread_id}/messages"
+            url = job.publish_urls[n % len(job.publish_urls)]
             try:
                 response = await http.post(url, json={"body": f"bench {n} {time.time():.6f}"})
                 response.raise_for_status()
             except httpx.HTTPError:
                 failed_posts += 1
                 return
-            published.append(response.json()["seq"])
+            published.append(n)
 
         for n in range(count):
             await asyncio.sleep(max(0.0, started + n * interval - time.perf_counter()))
@@ -268,15 +285,22 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
 
     expected = set(published)
     deadline = time.monotonic() + 30
+    last_progress, last_total = time.monotonic(), -1
     while time.monotonic() < deadline:
-        if all(len(set(listener.seqs) & expected) == len(expected) for listener in listeners):
+        if all(expected <= set(listener.numbers) for listener in listeners):
             break
+        total = sum(len(listener.numbers) for listener in listeners)
+        if total != last_total:
+            last_progress, last_total = time.monotonic(), total
+        elif time.monotonic() - last_progress > 5:
+            break  # nothing arrived for 5 s: what is missing is lost
         await asyncio.sleep(0.1)
     finished = time.perf_counter() - started
-    lost = sum(len(expected - set(listener.seqs)) for listener in listeners)
-    duplicated = sum(len(listener.seqs) - len(set(listener.seqs)) for listener in listeners)
-    deliveries = sum(len(listener.seqs) for listener in listeners)
+    lost = sum(len(expected - set(listener.numbers)) for listener in listeners)
+    duplicated = sum(len(listener.numbers) - len(set(listener.numbers)) for listener in listeners)
+    deliveries = sum(len(listener.numbers) for listener in listeners)
     latencies.sort()
+    step = max(1, len(latencies) // 20000)  # a sample is enough for percentiles
     return {
         "published": len(published),
         "failed_posts": failed_posts,
@@ -285,58 +309,95 @@ async def run_client(job: Job, pipe: Pipe) -> dict[str, Any]:
         "seconds": finished,
         "lost": lost,
         "duplicated": duplicated,
-        "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1] if latencies else None,
-        "max_ms": 1000 * latencies[-1] if latencies else None,
+        "latencies": latencies[::step] + ([latencies[-1]] if latencies else []),
     }
 
 
 # --------------------------------------------------------------------------- driver
 
 
-def run_size(servers: Servers, job: Job) -> dict[str, Any]:
+@dataclass
+class Target:
+    name: str
+    servers: Servers
+    job_for: Any  # (size) -> Job
+
+    def rss(self) -> int:
+        return self.servers.rss()
+
+
+def run_once(target: Target, job: Job) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    rss_before = servers.rss()
+    rss_before = target.rss()
     client = context.Process(target=client_main, args=(job, child))
     client.start()
-    if not parent.poll(180):
+    if not parent.poll(240):
         raise TimeoutError("sockets did not subscribe")
     assert parent.recv() == "subscribed"
     time.sleep(1.0)  # let allocations settle
-    rss_idle = servers.rss()
-    cpu_before = servers.cpu_seconds()
+    rss_idle = target.rss()
+    cpu_before = target.servers.cpu_seconds()
     parent.send("go")
     if not parent.poll(600):
         raise TimeoutError("the client did not finish")
     result: dict[str, Any] = parent.recv()
-    client_cpu = psutil.Process(client.pid).cpu_times() if client.is_alive() else None
     client.join()
-    result["client_cpu_seconds"] = (client_cpu.user + client_cpu.system) if client_cpu else 0.0
-    result["cpu_seconds"] = servers.cpu_seconds() - cpu_before
+    result["cpu_seconds"] = target.servers.cpu_seconds() - cpu_before
     result["rss_per_socket_kib"] = (rss_idle - rss_before) / job.sockets / 1024
     return result
 
 
-def main() -> None:
-    # A `timeout` or Ctrl-C still stops the servers and drops the database (the finally below).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,1000,5000")
-    parser.add_argument("--rate", type=float, default=50.0, help="messages a second")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--processes", type=int, default=2)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    latencies = sorted(x for run in runs for x in run["latencies"])
+    deliveries = sum(run["deliveries"] for run in runs)
 
-    admin_url = os.environ.get(
-        "GNRP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    redis_url = os.environ.get("GNRP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    name, database_url = asyncio.run(prepare_database(admin_url))
-    token, thread_ids = asyncio.run(make_room(database_url, sizes))
+    def percentile(p: float) -> float:
+        if not latencies:
+            return float("nan")
+        return 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * p))]
+
+    return {
+        "published": sum(run["published"] for run in runs),
+        "failed_posts": sum(run["failed_posts"] for run in runs),
+        "deliveries_per_s": deliveries / sum(run["seconds"] for run in runs),
+        "per_cpu_s": deliveries / max(1e-9, sum(run["cpu_seconds"] for run in runs)),
+        "p50_ms": percentile(0.50),
+        "p99_ms": percentile(0.99),
+        "max_ms": 1000 * latencies[-1] if latencies else float("nan"),
+        "lost": sum(run["lost"] for run in runs),
+        "duplicated": sum(run["duplicated"] for run in runs),
+        "rss_per_socket_kib": statistics.mean(run["rss_per_socket_kib"] for run in runs),
+    }
+
+
+COLUMNS = (
+    ("target", "{:<9}"), ("members", "{:>7}"), ("published", "{:>9}"),
+    ("deliveries/s", "{:>12.0f}"), ("per CPU-s", "{:>9.0f}"), ("p50 ms", "{:>8.1f}"),
+    ("p99 ms", "{:>8.1f}"), ("max ms", "{:>8.1f}"), ("lost", "{:>7}"), ("dup", "{:>5}"),
+    ("KiB/socket", "{:>10.1f}"),
+)  # fmt: skip
+
+
+def _title(title: str, fmt: str) -> str:
+    """A column title as wide as its values, aligned as they are."""
+    spec = fmt[2:-1]  # "{:>12.0f}" -> ">12.0f"
+    align, width = spec[0], int(re.match(r"\d+", spec[1:]).group())  # type: ignore[union-attr]
+    return f"{title:{align}{width}}"
+
+
+def row(name: str, size: int, r: dict[str, Any]) -> list[str]:
+    values = (
+        name, size, r["published"], r["deliveries_per_s"], r["per_cpu_s"], r["p50_ms"],
+        r["p99_ms"], r["max_ms"], r["lost"], r["duplicated"], r["rss_per_socket_kib"],
+    )  # fmt: skip
+    return [fmt.format(value) for (_, fmt), value in zip(COLUMNS, values, strict=True)]
+
+
+def gnrp_target(redis_url: str, database_url: str, token: str, threads: dict[int, int]) -> Target:
     servers = Servers(
-        database_url,
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", "{port}",
+         "--no-migrate"],
         {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -346,45 +407,143 @@ def main() -> None:
             "SECRET_KEY": "bench",
             "LOG_LEVEL": "WARNING",
         },
+        "/readyz",
+    )  # fmt: skip
+
+    def job_for(size: int) -> Job:
+        return Job(
+            ws_urls=[f"ws://127.0.0.1:{port}/ws" for port in servers.ports],
+            subscribe={"op": "subscribe", "stream": f"room:bench-{size}"},
+            publish_urls=[
+                f"http://127.0.0.1:{port}/api/threads/{threads[size]}/messages"
+                for port in servers.ports
+            ],
+            publish_headers={"Authorization": f"Bearer {token}"},
+            sockets=size,
+            rate=0,
+            seconds=0,
+        )
+
+    return Target("gnrp", servers, job_for)
+
+
+def channels_target(redis_url: str) -> Target:
+    servers = Servers(
+        [sys.executable, "-m", "uvicorn", "bench.peers.channels_room.asgi:application",
+         "--host", "127.0.0.1", "--port", "{port}", "--ws-per-message-deflate", "false",
+         "--log-level", "warning", "--no-access-log"],
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.peers.channels_room.settings",
+            "REDIS_URL": redis_url,
+            "REDIS_PREFIX": f"channels-bench-{uuid.uuid4().hex[:6]}:",
+        },
+        "/",
+    )  # fmt: skip
+
+    def job_for(size: int) -> Job:
+        return Job(
+            ws_urls=[f"ws://127.0.0.1:{port}/ws/bench-{size}" for port in servers.ports],
+            subscribe=None,
+            publish_urls=[
+                f"http://127.0.0.1:{port}/rooms/bench-{size}/publish" for port in servers.ports
+            ],
+            publish_headers={},
+            sockets=size,
+            rate=0,
+            seconds=0,
+        )
+
+    return Target("channels", servers, job_for)
+
+
+def write_results(lines: list[str], command: str, machine: str) -> None:
+    text = [
+        "# Fan-out results",
+        "",
+        "Regenerated by `bench/fanout.py` at the end of each run; see `bench/README.md` for",
+        "what the columns mean and what bounds them.",
+        "",
+        f"- command: `{command}`",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- machine: {machine}",
+        "",
+        *lines,
+        "",
+    ]
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(text))
+
+
+def main() -> None:
+    # A `timeout` or Ctrl-C still stops the servers and drops the database (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--target", default="gnrp,channels")
+    parser.add_argument("--sizes", default="1000,5000")
+    parser.add_argument("--rate", type=float, default=50.0, help="messages a second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    names = [name.strip() for name in args.target.split(",")]
+
+    admin_url = os.environ.get(
+        "GNRP_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    redis_url = os.environ.get("GNRP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    database_name, database_url = asyncio.run(prepare_database(admin_url))
+    targets: list[Target] = []
+    machine = (
+        f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"{platform.machine()}, Python {platform.python_version()}"
     )
     print(
-        f"# fanout: {platform.node()} {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; {args.processes} server processes, "
-        f"{args.rate:g} msg/s for {args.seconds:g} s"
+        f"# fanout: {machine}; {args.processes} processes per target, {args.rate:g} msg/s for "
+        f"{args.seconds:g} s, {args.rounds} rounds"
     )
     try:
-        servers.start(args.processes)
-        header = (
-            f"{'members':>8} {'published':>9} {'deliveries/s':>12} {'per CPU-s':>10} "
-            f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'lost':>6} {'dup':>5} "
-            f"{'KiB/socket':>10} {'server CPU s':>12} {'client CPU s':>12}"
-        )
-        print(header)
+        if "gnrp" in names:
+            token, threads = asyncio.run(make_rooms(database_url, sizes))
+            targets.append(gnrp_target(redis_url, database_url, token, threads))
+        if "channels" in names:
+            targets.append(channels_target(redis_url))
+        for target in targets:
+            target.servers.start(args.processes)
+        print(" ".join(_title(title, fmt) for title, fmt in COLUMNS), flush=True)
+        table = ["| " + " | ".join(title for title, _ in COLUMNS) + " |",
+                 "|" + "---|" * len(COLUMNS)]  # fmt: skip
+        results: dict[tuple[str, int], dict[str, Any]] = {}
         for size in sizes:
-            job = Job(
-                ws_urls=[f"ws://127.0.0.1:{port}/ws" for port in servers.ports],
-                http_urls=[f"http://127.0.0.1:{port}" for port in servers.ports],
-                stream=f"room:bench-{size}",
-                sockets=size,
-                thread_id=thread_ids[size],
-                token=token,
-                rate=args.rate,
-                seconds=args.seconds,
-            )
-            r = run_size(servers, job)
-            print(
-                f"{size:>8} {r['published']:>9} {r['deliveries'] / r['seconds']:>12.0f} "
-                f"{r['deliveries'] / r['cpu_seconds']:>10.0f} "
-                f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['max_ms']:>8.1f} {r['lost']:>6} "
-                f"{r['duplicated']:>5} {r['rss_per_socket_kib']:>10.1f} {r['cpu_seconds']:>12.1f} "
-                f"{r['client_cpu_seconds']:>12.1f}",
-                flush=True,
-            )
-            if r["failed_posts"]:
-                print(f"         ({r['failed_posts']} posts failed)")
+            runs: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
+            for _ in range(args.rounds):
+                for target in targets:  # A B A B: drift of the machine hits both
+                    job = target.job_for(size)
+                    job.rate, job.seconds = args.rate, args.seconds
+                    runs[target.name].append(run_once(target, job))
+            for target in targets:
+                combined = combine(runs[target.name])
+                results[(target.name, size)] = combined
+                cells = row(target.name, size, combined)
+                print(" ".join(cells), flush=True)
+                table.append("| " + " | ".join(cell.strip() for cell in cells) + " |")
+        ratios = []
+        if {"gnrp", "channels"} <= set(names):
+            for size in sizes:
+                g, c = results[("gnrp", size)], results[("channels", size)]
+                line = (
+                    f"{size} members: p99 Channels/GNRP {c['p99_ms'] / g['p99_ms']:.1f}x, "
+                    f"deliveries per CPU-s GNRP/Channels {g['per_cpu_s'] / c['per_cpu_s']:.1f}x, "
+                    f"memory per socket GNRP/Channels "
+                    f"{g['rss_per_socket_kib'] / c['rss_per_socket_kib']:.2f}"
+                )
+                ratios.append(f"- {line}")
+                print(line)
+        command = "python bench/fanout.py " + " ".join(sys.argv[1:])
+        write_results([*table, "", *ratios], command.strip(), machine)
     finally:
-        servers.stop()
-        asyncio.run(drop_database(admin_url, name))
+        for target in targets:
+            target.servers.stop()
+        asyncio.run(drop_database(admin_url, database_name))
 
 
 if __name__ == "__main__":
