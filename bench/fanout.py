@@ -92,6 +92,15 @@ class Servers:
     def rss(self) -> int:
         return sum(psutil.Process(p.pid).memory_info().rss for p in self.processes)
 
+    def wait_idle(self, *, limit: float = 120.0) -> None:
+        """Until the processes use under 5% of a core (a backlog from the last run is done)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            before = self.cpu_seconds()
+            time.sleep(0.5)
+            if self.cpu_seconds() - before < 0.025:
+                return
+
     def cpu_seconds(self) -> float:
         total = 0.0
         for process in self.processes:
@@ -379,6 +388,16 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def parse_rates(text: str, sizes: list[int]) -> dict[int, float]:
+    if ":" not in text:
+        return dict.fromkeys(sizes, float(text))
+    rates = {int(size): float(rate) for size, rate in (p.split(":") for p in text.split(","))}
+    missing = set(sizes) - set(rates)
+    if missing:
+        raise SystemExit(f"--rate names no rate for {sorted(missing)}")
+    return rates
+
+
 def _title(title: str, fmt: str) -> str:
     """A column title as wide as its values, aligned as they are."""
     spec = fmt[2:-1]  # "{:>12.0f}" -> ">12.0f"
@@ -479,12 +498,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--target", default="gnrp,channels")
     parser.add_argument("--sizes", default="1000,5000")
-    parser.add_argument("--rate", type=float, default=50.0, help="messages a second")
+    parser.add_argument(
+        "--rate",
+        default="50",
+        help="messages a second, for every size (50) or per size (1000:50,5000:10)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    rates = parse_rates(args.rate, sizes)
     names = [name.strip() for name in args.target.split(",")]
 
     admin_url = os.environ.get(
@@ -498,8 +522,9 @@ def main() -> None:
         f"{platform.machine()}, Python {platform.python_version()}"
     )
     print(
-        f"# fanout: {machine}; {args.processes} processes per target, {args.rate:g} msg/s for "
-        f"{args.seconds:g} s, {args.rounds} rounds"
+        f"# fanout: {machine}; {args.processes} processes per target, "
+        f"{', '.join(f'{rates[n]:g} msg/s to {n}' for n in sizes)}, {args.seconds:g} s a run, "
+        f"{args.rounds} rounds"
     )
     try:
         if "gnrp" in names:
@@ -518,7 +543,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 for target in targets:  # A B A B: drift of the machine hits both
                     job = target.job_for(size)
-                    job.rate, job.seconds = args.rate, args.seconds
+                    job.rate, job.seconds = rates[size], args.seconds
+                    for other in targets:
+                        other.servers.wait_idle()  # a backlog left by the last run is not ours
                     runs[target.name].append(run_once(target, job))
             for target in targets:
                 combined = combine(runs[target.name])
