@@ -11,13 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.app import build_services
-from server.bus.redis import RedisBus
 from server.services.context import Services
-from server.services.publishing import bus_publisher
-from server.settings import Settings
 from tests.helpers import PASSWORD, make_user
-from tests.live.servers import SITE, RedisServer, ServerProcess
+from tests.live.servers import SITE, RedisServer, ServerProcess, process_services_for_tests
 
 # Every live test module runs on PostgreSQL, as a deployment with several processes does.
 ON_POSTGRES = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -105,38 +101,16 @@ async def _cluster(
     database_url: str, redis_url: str | None, log_dir: Path, *, processes: int
 ) -> AsyncIterator[Cluster]:
     env = _env(database_url, redis_url)
-    settings = Settings(
-        database_url=database_url,
-        base_url=SITE,
-        password_time_cost=1,
-        password_memory_kib=1024,
-        password_parallelism=1,
-    )
-    services = build_services(settings)
-    # The test process writes like one more server process: its events go out on the same bus.
-    bus = RedisBus(redis_url, prefix=env["REDIS_PREFIX"]) if redis_url else None
-    if bus is not None:
-        await bus.start(_ignore, _nothing)
-        services.publishers.append(bus_publisher(bus))
-    built = Cluster(database_url, redis_url, env, log_dir, services)
-    try:
-        for name in ("a", "b")[:processes]:
-            built.add_server(name)
-        yield built
-    finally:
-        for server in built.servers:
-            server.stop()
-        if bus is not None:
-            await bus.stop()
-        await services.engine.dispose()
-
-
-async def _ignore(_stream: str, _payload: bytes) -> None:
-    return None
-
-
-async def _nothing() -> None:
-    return None
+    prefix = env.get("REDIS_PREFIX", "")
+    async with process_services_for_tests(database_url, redis_url, prefix) as services:
+        built = Cluster(database_url, redis_url, env, log_dir, services)
+        try:
+            for name in ("a", "b")[:processes]:
+                built.add_server(name)
+            yield built
+        finally:
+            for server in built.servers:
+                server.stop()
 
 
 @pytest.fixture

@@ -11,12 +11,19 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
+
+from server.app import build_services
+from server.bus.redis import RedisBus
+from server.services.context import Services
+from server.services.publishing import bus_publisher
+from server.settings import Settings
 
 SITE = "http://gnrp.test"  # BASE_URL of every test server; clients send it as their Origin
 
@@ -218,3 +225,37 @@ class LiveClient:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+@contextlib.asynccontextmanager
+async def process_services_for_tests(
+    database_url: str, redis_url: str | None, prefix: str
+) -> AsyncIterator[Services]:
+    """Services for the test process on the servers' database. With Redis, the test process
+    writes like one more server process: its events go out on the same bus."""
+    settings = Settings(
+        database_url=database_url,
+        base_url=SITE,
+        password_time_cost=1,
+        password_memory_kib=1024,
+        password_parallelism=1,
+    )
+    services = build_services(settings)
+    bus = RedisBus(redis_url, prefix=prefix) if redis_url else None
+    if bus is not None:
+        await bus.start(_ignore, _nothing)
+        services.publishers.append(bus_publisher(bus))
+    try:
+        yield services
+    finally:
+        if bus is not None:
+            await bus.stop()
+        await services.engine.dispose()
+
+
+async def _ignore(_stream: str, _payload: bytes) -> None:
+    return None
+
+
+async def _nothing() -> None:
+    return None

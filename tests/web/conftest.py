@@ -11,13 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from server.app import build_services
-from server.bus.redis import RedisBus
 from server.services.context import Services
-from server.services.publishing import bus_publisher
-from server.settings import Settings
 from tests.helpers import PASSWORD, make_user
-from tests.live.servers import ServerProcess
+from tests.live.servers import ServerProcess, process_services_for_tests
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -50,13 +46,7 @@ class Site:
 async def _site(
     database_url: str, redis_url: str | None, log_dir: Path, processes: int
 ) -> AsyncIterator[Site]:
-    settings = Settings(database_url=database_url, password_time_cost=1, password_memory_kib=1024)
-    services = build_services(settings)
     prefix = f"gnrp-web-{uuid.uuid4().hex[:8]}:"
-    bus = RedisBus(redis_url, prefix=prefix) if redis_url else None
-    if bus is not None:
-        await bus.start(_ignore, _nothing)
-        services.publishers.append(bus_publisher(bus))
     servers = [ServerProcess(env={}, log_dir=log_dir, name=f"web{n}") for n in range(processes)]
     origins = ",".join(server.http for server in servers)
     for server in servers:
@@ -76,25 +66,15 @@ async def _site(
         )
         if redis_url:
             server.env.update({"REDIS_URL": redis_url, "REDIS_PREFIX": prefix})
-    site = Site(services, servers)
-    try:
-        for server in servers:
-            server.start()
-        yield site
-    finally:
-        for server in servers:
-            server.stop()
-        if bus is not None:
-            await bus.stop()
-        await services.engine.dispose()
-
-
-async def _ignore(_stream: str, _payload: bytes) -> None:
-    return None
-
-
-async def _nothing() -> None:
-    return None
+    async with process_services_for_tests(database_url, redis_url, prefix) as services:
+        site = Site(services, servers)
+        try:
+            for server in servers:
+                server.start()
+            yield site
+        finally:
+            for server in servers:
+                server.stop()
 
 
 @pytest.fixture
