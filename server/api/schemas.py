@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.domain.accounts import DigestFrequency, Stakeholder
 from server.domain.content import Theme, ThreadKind
+from server.domain.initiatives import Instrument, Phase, Status, Verification
 from server.domain.permissions import Visibility
 
 
@@ -74,3 +78,48 @@ class EditBody(Strict):
 
 class PreviewBody(Strict):
     body: str
+
+
+class InitiativeBody(Strict):
+    country: str = Field(max_length=10)
+    title: str
+    summary: str
+    theme: Theme
+    stakeholder: Stakeholder
+    instrument: Instrument
+    status: Status
+    phase: Phase
+    # Dates arrive as "YYYY-MM-DD" strings: parsed, not strict.
+    announced_on: date | None = Field(default=None, strict=False)
+    starts_on: date | None = Field(default=None, strict=False)
+    ends_on: date | None = Field(default=None, strict=False)
+    sources: list[str] = Field(default_factory=list)
+    language: str = Field(default="en", max_length=12)
+
+
+class InitiativeChangesBody(Strict):
+    kind: Literal["update", "correction"] = "update"
+    note: str = Field(default="", max_length=2000)
+    title: str | None = None
+    summary: str | None = None
+    theme: Theme | None = None
+    stakeholder: Stakeholder | None = None
+    instrument: Instrument | None = None
+    status: Status | None = None
+    phase: Phase | None = None
+    announced_on: date | None = Field(default=None, strict=False)
+    starts_on: date | None = Field(default=None, strict=False)
+    ends_on: date | None = Field(default=None, strict=False)
+    sources: list[str] | None = None
+    language: str | None = Field(default=None, max_length=12)
+
+
+class EntryBody(Strict):
+    kind: Literal["update", "correction", "extension", "ended"]
+    note: str = Field(default="", max_length=2000)
+    effective_on: date | None = Field(default=None, strict=False)
+
+
+class VerificationBody(Strict):
+    state: Verification
+    note: str = Field(default="", max_length=1000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
@@ -167,4 +167,50 @@ class Event(SQLModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     name: str = Field(max_length=40)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Initiative(SQLModel, table=True):
+    """A country measure. Its history is its timeline of ``InitiativeEntry`` rows."""
+
+    __tablename__ = "initiatives"
+    __table_args__ = (Index("ix_initiatives_country_id", "country", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    country: str = Field(max_length=2)
+    title: str = Field(max_length=200)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    summary_html: str = Field(sa_column=Column(Text, nullable=False))
+    theme: str = Field(max_length=20, index=True)
+    stakeholder: str = Field(max_length=20)
+    instrument: str = Field(max_length=10)
+    status: str = Field(max_length=10, index=True)
+    phase: str = Field(max_length=12)
+    announced_on: date | None = None
+    starts_on: date | None = None
+    ends_on: date | None = Field(default=None, index=True)
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="en", max_length=12)
+    verification: str = Field(default="unverified", max_length=10, index=True)
+    verified_by: int | None = Field(default=None, foreign_key="users.id")
+    verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    verification_note: str = Field(default="", max_length=1000)
+    thread_id: int | None = Field(default=None, foreign_key="threads.id")
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InitiativeEntry(SQLModel, table=True):
+    """One step of an initiative's timeline; an edit keeps the values it replaced."""
+
+    __tablename__ = "initiative_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiatives.id", index=True)
+    kind: str = Field(max_length=12)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    effective_on: date | None = None
+    replaced: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
