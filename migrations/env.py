@@ -11,9 +11,14 @@ from sqlmodel import SQLModel
 
 import server.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from server.db.engine import build_engine
+from server.db.search import is_search_object
 from server.settings import DEFAULT_DATABASE_URL, normalise_database_url
 
 target_metadata = SQLModel.metadata
+
+
+def _include(_object: object, name: str | None, kind: str, _reflected: bool, _to: object) -> bool:
+    return not is_search_object(name, kind)
 
 
 def _run(connection: Connection) -> None:
@@ -22,6 +27,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -54,8 +54,11 @@ def _filters(request: Request) -> initiatives.InitiativeFilters:
         if value is not None and value not in choices:
             raise invalid_field(name, f"must be one of {', '.join(choices)}")
         chosen[name] = value
+    q = request.query_params.get("q")
     return initiatives.InitiativeFilters(
-        country=request.query_params.get("country") or None, **chosen
+        country=request.query_params.get("country") or None,
+        q=q[:5000] if q and q.strip() else None,
+        **chosen,
     )
 
 

@@ -196,6 +196,8 @@ class Initiative(SQLModel, table=True):
     verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     verification_note: str = Field(default="", max_length=1000)
     thread_id: int | None = Field(default=None, foreign_key="threads.id")
+    # Title, summary and timeline notes, indexed for full-text search (server/db/search.py).
+    search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from server.db.models import Initiative, InitiativeEntry, Room, Thread, User
+from server.db.search import matches
 from server.domain.content import check_title
 from server.domain.cursor import decode_cursor, encode_cursor
 from server.domain.errors import Forbidden, NotFound, Unauthorized, invalid_field
@@ -24,6 +25,7 @@ from server.domain.initiatives import (
 )
 from server.domain.markdown import render_markdown
 from server.domain.permissions import Viewer, role_at_least
+from server.domain.search import search_document, search_words
 from server.domain.streams import country_stream, room_stream
 from server.services.audit import record_action
 from server.services.context import Services, Transaction
@@ -136,6 +138,7 @@ async def create_initiative(
             **{f.name: getattr(values, f.name) for f in fields(values) if f.name != "sources"},
             sources=list(values.sources),
             summary_html=render_markdown(values.summary),
+            search_text=search_document(values.title, values.summary),
             created_by=author.id,
             created_at=tx.now,
             updated_at=tx.now,
@@ -226,7 +229,6 @@ async def update_initiative(
         if "summary" in replaced:
             initiative.summary_html = render_markdown(initiative.summary)
         initiative.updated_at = tx.now
-        tx.session.add(initiative)
         tx.session.add(
             InitiativeEntry(
                 initiative_id=initiative_id,
@@ -237,6 +239,7 @@ async def update_initiative(
                 created_at=tx.now,
             )
         )
+        await _reindex(tx, initiative)
         view = initiative_view(initiative)
         await _emit(tx, initiative, "initiative.updated", {"initiative": view})
     return view
@@ -285,6 +288,7 @@ async def add_entry(
         )
         tx.session.add(entry)
         await tx.session.flush()
+        await _reindex(tx, initiative)
         view = initiative_view(initiative)
         await _emit(
             tx, initiative, "initiative.updated", {"initiative": view, "entry": entry_view(entry)}
@@ -321,6 +325,17 @@ async def set_verification(
         view = initiative_view(initiative)
         await _emit(tx, initiative, "initiative.verification", {"initiative": view})
     return view
+
+
+async def _reindex(tx: Transaction, initiative: Initiative) -> None:
+    """Recompute the search text from the title, summary and every timeline note."""
+    notes = (
+        await tx.session.exec(
+            select(InitiativeEntry.note).where(InitiativeEntry.initiative_id == initiative.id)
+        )
+    ).all()
+    initiative.search_text = search_document(initiative.title, initiative.summary, *notes)
+    tx.session.add(initiative)
 
 
 async def _editable(tx: Transaction, viewer: Viewer | None, initiative_id: int) -> Initiative:
@@ -362,6 +377,7 @@ class InitiativeFilters:
     stakeholder: str | None = None
     status: str | None = None
     verification: str | None = None
+    q: str | None = None
 
 
 async def list_initiatives(
@@ -378,6 +394,11 @@ async def list_initiatives(
         value = getattr(filters, name)
         if value:
             query = query.where(getattr(Initiative, name) == value)
+    if filters.q is not None:
+        words = search_words(filters.q)
+        if not words:
+            return [], None, 0  # nothing searchable in the query: nothing matches it
+        query = query.where(matches(services.engine.dialect.name, words))
     total_query = select(func.count()).select_from(query.subquery())
     if cursor:
         position = decode_cursor(services.settings.secret_key, cursor)

@@ -214,3 +214,66 @@ async def test_filters_and_cursor_pagination(new_client: ClientFactory, services
     ):
         response = await anonymous.get(f"/api/initiatives?{query}")
         assert response.status_code == 400 and field in response.json()["error"]["fields"], query
+
+
+HOSTILE_QUERIES = [
+    '"health',
+    "health*",
+    "NEAR(health ministry)",
+    "health OR mhz",
+    "((health",
+    "'; DROP TABLE initiatives; --",
+    "x" * 5000,
+    '* ( ) \\ "',
+    "ünïcödé",
+]
+SEARCHABLE = [
+    ("KE", "Zero-rating of health sites", "Operators zero-rate the **ministry of health** portal."),
+    ("GH", "Emergency spectrum", "Temporary 700 MHz assignments for mobile broadband."),
+    ("US", "Keep Americans Connected", "Providers pledge not to disconnect customers."),
+]
+
+
+async def test_full_text_search_gives_the_same_answers_on_both_databases(
+    new_client: ClientFactory, services: Services
+) -> None:
+    moderator = await new_client()
+    await signed_in(moderator, services, role="moderator")
+    ids = {}
+    for country, title, summary in SEARCHABLE:
+        created = await moderator.post(
+            "/api/initiatives",
+            json={**MEASURE, "country": country, "title": title, "summary": summary},
+        )
+        ids[country] = created.json()["initiative"]["id"]
+    # A timeline note is searchable too.
+    await moderator.post(
+        f"/api/initiatives/{ids['US']}/entries",
+        json={"kind": "extension", "note": "To June thirtieth", "effective_on": "2020-06-30"},
+    )
+
+    async def found(q: str, extra: str = "") -> list[str]:
+        response = await moderator.get("/api/initiatives", params={"q": q} | _params(extra))
+        assert response.status_code == 200, (q, response.text)
+        return sorted(row["country"] for row in response.json()["initiatives"])
+
+    assert await found("health") == ["KE"]
+    assert await found("HEALTH ministry") == ["KE"]
+    assert await found("mhz") == ["GH"]
+    assert await found("thirtieth") == ["US"]
+    assert await found("temporary") == ["GH"]
+    assert await found("spectrum", "theme=relief") == []
+    assert await found("zero rating") == ["KE"]
+    assert await found("health broadband") == []  # every word is required
+    # Operators and syntax are words or nothing, never errors.
+    for hostile in HOSTILE_QUERIES:
+        response = await moderator.get("/api/initiatives", params={"q": hostile})
+        assert response.status_code == 200, hostile
+    assert await found("((health ministry") == ["KE"]  # brackets are nothing
+    assert await found("NEAR(health ministry)") == []  # NEAR is just a word, not in any text
+    assert await found("health OR mhz") == []  # so is OR: all three words are required
+    assert await count(services, Initiative) == 3
+
+
+def _params(extra: str) -> dict[str, str]:
+    return dict(pair.split("=") for pair in extra.split("&") if pair)
