@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from server.api import accounts, health, initiatives, metrics, rooms, streams, threads
+from server.api import accounts, feeds, health, initiatives, metrics, rooms, streams, threads
 from server.api.auth import SESSION_COOKIE
 from server.api.errors import EXCEPTION_HANDLERS
 from server.api.middleware import (
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *threads.routes,
             *streams.routes,
             *initiatives.routes,
+            *feeds.routes,
             *metrics.routes,
             *endpoint.routes,
             *page_rooms.routes,

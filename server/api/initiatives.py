@@ -47,7 +47,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _filters(request: Request) -> initiatives.InitiativeFilters:
+def filters_of(request: Request) -> initiatives.InitiativeFilters:
     chosen: dict[str, str | None] = {}
     for name, choices in _CHOICES.items():
         value = request.query_params.get(name) or None
@@ -65,7 +65,7 @@ def _filters(request: Request) -> initiatives.InitiativeFilters:
 async def list_initiatives(request: Request) -> Response:
     rows, cursor, total = await initiatives.list_initiatives(
         request.state.services,
-        filters=_filters(request),
+        filters=filters_of(request),
         cursor=request.query_params.get("cursor") or None,
         limit=query_int(request, "limit", default=50, minimum=1, maximum=200),
     )

@@ -380,10 +380,8 @@ class InitiativeFilters:
     q: str | None = None
 
 
-async def list_initiatives(
-    services: Services, *, filters: InitiativeFilters, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None, int]:
-    """Newest first; the page, the next cursor, and how many match in all."""
+def _filtered(services: Services, filters: InitiativeFilters) -> Any:
+    """The query of the initiatives ``filters`` select, or None when the search has no words."""
     query = select(Initiative)
     if filters.country:
         query = query.where(Initiative.country == known_country(filters.country).code)
@@ -397,8 +395,18 @@ async def list_initiatives(
     if filters.q is not None:
         words = search_words(filters.q)
         if not words:
-            return [], None, 0  # nothing searchable in the query: nothing matches it
+            return None  # nothing searchable in the query: nothing matches it
         query = query.where(matches(services.engine.dialect.name, words))
+    return query
+
+
+async def list_initiatives(
+    services: Services, *, filters: InitiativeFilters, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None, int]:
+    """Newest first; the page, the next cursor, and how many match in all."""
+    query = _filtered(services, filters)
+    if query is None:
+        return [], None, 0
     total_query = select(func.count()).select_from(query.subquery())
     if cursor:
         position = decode_cursor(services.settings.secret_key, cursor)
@@ -416,6 +424,38 @@ async def list_initiatives(
         rows = rows[:limit]
         next_cursor = encode_cursor(services.settings.secret_key, {"before": rows[-1].id})
     return [initiative_view(row) for row in rows], next_cursor, total
+
+
+EXPORT_LIMIT = 50_000
+
+
+async def export_initiatives(
+    services: Services, *, filters: InitiativeFilters
+) -> list[dict[str, Any]]:
+    """Every initiative the filters select (up to 50,000), oldest first, for the CSV export."""
+    query = _filtered(services, filters)
+    if query is None:
+        return []
+    async with services.read() as session:
+        rows = (await session.exec(query.order_by(col(Initiative.id)).limit(EXPORT_LIMIT))).all()
+    return [initiative_view(row) for row in rows]
+
+
+async def latest_of_country(
+    services: Services, *, country: str, limit: int = 50
+) -> list[dict[str, Any]]:
+    """A country's most recently changed initiatives, for its feeds."""
+    code = known_country(country).code
+    async with services.read() as session:
+        rows = (
+            await session.exec(
+                select(Initiative)
+                .where(Initiative.country == code)
+                .order_by(col(Initiative.updated_at).desc(), col(Initiative.id).desc())
+                .limit(limit)
+            )
+        ).all()
+    return [initiative_view(row) for row in rows]
 
 
 async def country_counts(services: Services) -> dict[str, int]:
