@@ -7,6 +7,8 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -16,6 +18,8 @@ from server.domain.errors import DomainError
 from server.domain.permissions import ROLES
 from server.logs import configure_logging
 from server.services import accounts
+from server.services.demo import seed_demo
+from server.services.importing import check_file, first_admin_email, import_rows
 from server.settings import Settings
 
 
@@ -29,6 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not migrate an SQLite database on start"
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="seed sample data first (once; marked as sample)"
+    )
+
+    commands.add_parser("demo", help="seed sample rooms, users and initiatives (marked as sample)")
+
+    importing = commands.add_parser("import", help="import data")
+    import_kinds = importing.add_subparsers(dest="import_kind", required=True)
+    import_initiatives = import_kinds.add_parser(
+        "initiatives", help="import initiatives from CSV: all rows or none"
+    )
+    import_initiatives.add_argument("file", help="CSV with the columns of the sample data")
+    import_initiatives.add_argument(
+        "--as", dest="publisher", help="moderator or admin e-mail (default: the first admin)"
     )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
@@ -52,7 +71,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(upgrade(settings.database_url))
         print("database is up to date", file=sys.stderr)
         return 0
+    if args.command == "demo":
+        print(asyncio.run(_with_services(settings, seed_demo)))
+        return 0
+    if args.command == "import":
+        return asyncio.run(_import_initiatives(settings, args))
     return asyncio.run(_create_user(settings, args))
+
+
+async def _with_services(settings: Settings, action: Any) -> Any:
+    from server.app import build_services
+
+    services = build_services(settings)
+    try:
+        return await action(services)
+    finally:
+        await services.engine.dispose()
+
+
+async def _import_initiatives(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        raw = await asyncio.to_thread(Path(args.file).read_bytes)
+    except OSError as error:
+        print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    checked = check_file(raw)
+    if checked.problems:
+        for problem in checked.problems:
+            print(f"{args.file}:{problem.line}: {problem.reason}", file=sys.stderr)
+        print(f"nothing imported: {len(checked.problems)} problem(s)", file=sys.stderr)
+        return 1
+
+    async def write(services: Any) -> int:
+        email = args.publisher or await first_admin_email(services)
+        if email is None:
+            raise DomainError("no admin account: create one with `gnrp user create`")
+        return await import_rows(services, rows=checked.rows, email=email)
+
+    try:
+        count = await _with_services(settings, write)
+    except DomainError as error:
+        print(f"nothing imported: {error.message}", file=sys.stderr)
+        return 1
+    print(f"imported {count} initiatives")
+    return 0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -60,6 +122,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # itself. PostgreSQL deployments migrate in their release step (`gnrp migrate`).
     if settings.is_sqlite and not args.no_migrate:
         asyncio.run(upgrade(settings.database_url))
+    if args.demo:
+        print(asyncio.run(_with_services(settings, seed_demo)), file=sys.stderr)
     uvicorn.run(
         "server.app:create_app",
         factory=True,

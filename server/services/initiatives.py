@@ -109,7 +109,7 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _checked(values: InitiativeFields) -> InitiativeFields:
+def checked_fields(values: InitiativeFields) -> InitiativeFields:
     country = known_country(values.country)
     check_dates(Dates(values.announced_on, values.starts_on, values.ends_on))
     return InitiativeFields(
@@ -128,38 +128,46 @@ async def create_initiative(
 ) -> dict[str, Any]:
     if viewer is None:
         raise Unauthorized("sign in to publish a measure")
-    values = _checked(values)
+    values = checked_fields(values)
     async with services.write() as tx:
         author = await tx.session.get(User, viewer.user_id)
-        assert author is not None and author.id is not None
+        assert author is not None
         if not may_publish_for(viewer, own_country=author.country, country=values.country):
             raise Forbidden("regulators publish measures of their own country; moderators any")
-        initiative = Initiative(
-            **{f.name: getattr(values, f.name) for f in fields(values) if f.name != "sources"},
-            sources=list(values.sources),
-            summary_html=render_markdown(values.summary),
-            search_text=search_document(values.title, values.summary),
+        return await insert_initiative(tx, author=author, values=values)
+
+
+async def insert_initiative(
+    tx: Transaction, *, author: User, values: InitiativeFields
+) -> dict[str, Any]:
+    """Write a checked initiative, its first timeline entry, its discussion thread and events."""
+    assert author.id is not None
+    initiative = Initiative(
+        **{f.name: getattr(values, f.name) for f in fields(values) if f.name != "sources"},
+        sources=list(values.sources),
+        summary_html=render_markdown(values.summary),
+        search_text=search_document(values.title, values.summary),
+        created_by=author.id,
+        created_at=tx.now,
+        updated_at=tx.now,
+    )
+    tx.session.add(initiative)
+    await tx.session.flush()
+    assert initiative.id is not None
+    tx.session.add(
+        InitiativeEntry(
+            initiative_id=initiative.id,
+            kind="new",
+            note="",
+            effective_on=values.announced_on or values.starts_on,
             created_by=author.id,
             created_at=tx.now,
-            updated_at=tx.now,
         )
-        tx.session.add(initiative)
-        await tx.session.flush()
-        assert initiative.id is not None
-        tx.session.add(
-            InitiativeEntry(
-                initiative_id=initiative.id,
-                kind="new",
-                note="",
-                effective_on=values.announced_on or values.starts_on,
-                created_by=author.id,
-                created_at=tx.now,
-            )
-        )
-        initiative.thread_id = await _open_discussion(tx, initiative, author)
-        tx.session.add(initiative)
-        view = initiative_view(initiative)
-        await _emit(tx, initiative, "initiative.created", {"initiative": view})
+    )
+    initiative.thread_id = await _open_discussion(tx, initiative, author)
+    tx.session.add(initiative)
+    view = initiative_view(initiative)
+    await _emit(tx, initiative, "initiative.created", {"initiative": view})
     return view
 
 
@@ -216,7 +224,7 @@ async def update_initiative(
         )
         merged = {f.name: getattr(current, f.name) for f in fields(current)} | changes
         merged["sources"] = tuple(merged["sources"])
-        checked = _checked(InitiativeFields(**merged))
+        checked = checked_fields(InitiativeFields(**merged))
         replaced = {}
         for name in EDITABLE:
             old, new = getattr(initiative, name), getattr(checked, name)
