@@ -10,7 +10,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from server.api import accounts, feeds, health, initiatives, metrics, rooms, streams, threads
+from server.api import (
+    accounts,
+    feeds,
+    health,
+    initiatives,
+    metrics,
+    rooms,
+    streams,
+    subscriptions,
+    threads,
+)
 from server.api.auth import SESSION_COOKIE
 from server.api.errors import EXCEPTION_HANDLERS
 from server.api.middleware import (
@@ -91,6 +101,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *streams.routes,
             *initiatives.routes,
             *feeds.routes,
+            *subscriptions.routes,
             *metrics.routes,
             *endpoint.routes,
             *page_rooms.routes,

@@ -123,3 +123,7 @@ class EntryBody(Strict):
 class VerificationBody(Strict):
     state: Verification
     note: str = Field(default="", max_length=1000)
+
+
+class SubscriptionBody(Strict):
+    level: Literal["live", "digest", "mute"]

@@ -216,3 +216,17 @@ class InitiativeEntry(SQLModel, table=True):
     replaced: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Subscription(SQLModel, table=True):
+    """A user following a room, a country or a thread, at level live, digest or mute."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "target", name="uq_subscriptions_user_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    target: str = Field(max_length=100, index=True)  # room:<slug>, country:<CC>, thread:<id>
+    level: str = Field(max_length=6)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
