@@ -474,3 +474,31 @@ async def country_counts(services: Services) -> dict[str, int]:
             )
         ).all()
     return {country: int(n) for country, n in rows}
+
+
+async def initiative_stats(
+    services: Services, *, filters: InitiativeFilters
+) -> dict[str, dict[str, int]]:
+    """How many initiatives the filters select, by ITU-D region and by month announced (or
+    started, for those with no announcement date; undated ones are left out of the months)."""
+    query = _filtered(services, filters)
+    if query is None:
+        return {"regions": {}, "months": {}}
+    rows = query.subquery()
+    async with services.read() as session:
+        by_country = (
+            await session.exec(select(rows.c.country, func.count()).group_by(rows.c.country))
+        ).all()
+        dates = (await session.exec(select(rows.c.announced_on, rows.c.starts_on))).all()
+    regions: dict[str, int] = {}
+    for country, n in by_country:
+        region = countries()[country].region if country in countries() else "other"
+        regions[region] = regions.get(region, 0) + int(n)
+    months: dict[str, int] = {}
+    for announced_on, starts_on in dates:
+        moment = announced_on or starts_on
+        if moment is None:
+            continue  # undated measures have no place on a time axis
+        key = str(moment)[:7]
+        months[key] = months.get(key, 0) + 1
+    return {"regions": regions, "months": dict(sorted(months.items()))}
