@@ -18,6 +18,7 @@ from server.domain.errors import DomainError
 from server.domain.permissions import ROLES
 from server.logs import configure_logging
 from server.services import accounts
+from server.services.audit import verify_chain
 from server.services.demo import seed_demo
 from server.services.importing import check_file, first_admin_email, import_rows
 from server.settings import Settings
@@ -39,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     commands.add_parser("demo", help="seed sample rooms, users and initiatives (marked as sample)")
+
+    audit = commands.add_parser("audit", help="the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("verify", help="check the hash chain; names the first broken entry")
 
     importing = commands.add_parser("import", help="import data")
     import_kinds = importing.add_subparsers(dest="import_kind", required=True)
@@ -76,6 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "import":
         return asyncio.run(_import_initiatives(settings, args))
+    if args.command == "audit":
+        report = asyncio.run(_with_services(settings, verify_chain))
+        if report.broken is None:
+            print(f"audit log intact: {report.entries} entries")
+            return 0
+        entry = report.broken
+        print(
+            f"audit log broken at entry {entry.seq} (id {entry.id}, {entry.action} on "
+            f"{entry.target_type}:{entry.target_id}): {report.why}",
+            file=sys.stderr,
+        )
+        return 1
     return asyncio.run(_create_user(settings, args))
 
 

@@ -135,11 +135,15 @@ class MessageRevision(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """A moderator's or admin's action. Append-only: nothing updates or deletes these rows."""
+    """A moderator's or admin's action. Append-only and hash-chained: each entry carries the hash
+    of the one before (``prev_hash``) and its own, over its fields and that previous hash."""
 
     __tablename__ = "audit_entries"
 
     id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)  # position in the chain, gap-free from 1
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
     actor_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     action: str = Field(max_length=40, index=True)
     target_type: str = Field(max_length=20)

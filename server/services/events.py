@@ -38,6 +38,20 @@ async def append_event(
     return Envelope(stream=stream, seq=seq, name=name, data=data, at=format_time(at))
 
 
+async def next_seq(session: AsyncSession, *, stream: str) -> int:
+    """Take the next seq of ``stream``, holding its head row's lock until the transaction ends."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.exec(insert(StreamHead).values(stream=stream, seq=0).on_conflict_do_nothing())
+    result = await session.exec(
+        update(StreamHead)
+        .where(col(StreamHead.stream) == stream)
+        .values(seq=col(StreamHead.seq) + 1)
+        .returning(col(StreamHead.seq))
+    )
+    return int(result.scalar_one())
+
+
 async def stream_head(session: AsyncSession, *, stream: str) -> int:
     """The last seq of ``stream`` (0 for a stream with no events yet)."""
     result = await session.exec(select(StreamHead.seq).where(StreamHead.stream == stream))

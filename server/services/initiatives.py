@@ -321,7 +321,7 @@ async def set_verification(
         initiative.verification_note = note.strip()[:1000]
         initiative.updated_at = tx.now
         tx.session.add(initiative)
-        record_action(
+        await record_action(
             tx,
             actor=viewer,
             action="initiative.verification",

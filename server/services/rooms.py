@@ -78,7 +78,7 @@ async def create_room(
             )
             tx.session.add(room)
             await tx.session.flush()
-            record_action(
+            await record_action(
                 tx, actor=viewer, action="room.create", target_type="room", target_id=slug
             )
             await tx.emit(room_stream(slug), "room.updated", {"room": room_view(room)})
@@ -112,7 +112,7 @@ async def update_room(
         after = room_view(room)
         changed = {key: after[key] for key in after if after[key] != before[key]}
         if changed:
-            record_action(
+            await record_action(
                 tx,
                 actor=viewer,
                 action="room.update",
