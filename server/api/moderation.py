@@ -1,4 +1,4 @@
-"""Moderators' views: the audit log."""
+"""Moderation over HTTP: pinned answers, hide and restore, the audit log."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.api.auth import current_viewer
-from server.api.parsing import query_int
+from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
+from server.api.schemas import PinBody, ReasonBody
 from server.domain.errors import Unauthorized
+from server.services import moderation
 from server.services.audit import read_audit
 
 
@@ -30,4 +32,50 @@ async def audit_log(request: Request) -> Response:
     return JSONResponse({"entries": entries, "cursor": cursor})
 
 
-routes = [Route("/api/audit", audit_log, methods=["GET"])]
+async def pin(request: Request) -> Response:
+    body = await read_body(request, PinBody)
+    pinned = await moderation.pin_answer(
+        request.state.services,
+        viewer=await current_viewer(request),
+        thread_id=path_int(request, "id"),
+        message_id=body.message_id,
+    )
+    return JSONResponse(pinned)
+
+
+async def unpin(request: Request) -> Response:
+    await moderation.unpin_answer(
+        request.state.services,
+        viewer=await current_viewer(request),
+        thread_id=path_int(request, "id"),
+    )
+    return Response(status_code=204)
+
+
+async def hide(request: Request) -> Response:
+    return await _set_hidden(request, hidden=True)
+
+
+async def restore(request: Request) -> Response:
+    return await _set_hidden(request, hidden=False)
+
+
+async def _set_hidden(request: Request, *, hidden: bool) -> Response:
+    body = await read_body(request, ReasonBody)
+    message = await moderation.set_hidden(
+        request.state.services,
+        viewer=await current_viewer(request),
+        message_id=path_int(request, "id"),
+        hidden=hidden,
+        reason=body.reason,
+    )
+    return JSONResponse({"message": message})
+
+
+routes = [
+    Route("/api/audit", audit_log, methods=["GET"]),
+    Route("/api/threads/{id:int}/pin", pin, methods=["PUT"]),
+    Route("/api/threads/{id:int}/pin", unpin, methods=["DELETE"]),
+    Route("/api/messages/{id:int}/hide", hide, methods=["POST"]),
+    Route("/api/messages/{id:int}/restore", restore, methods=["POST"]),
+]

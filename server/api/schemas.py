@@ -127,3 +127,11 @@ class VerificationBody(Strict):
 
 class SubscriptionBody(Strict):
     level: Literal["live", "digest", "mute"]
+
+
+class PinBody(Strict):
+    message_id: int
+
+
+class ReasonBody(Strict):
+    reason: str = Field(max_length=500)

@@ -47,3 +47,14 @@ def can_edit_message(viewer: Viewer | None, author_id: int) -> bool:
 
 def readable_visibilities(viewer: Viewer | None) -> tuple[Visibility, ...]:
     return tuple(v for v in VISIBILITIES if can_read_room(viewer, v))
+
+
+def may_see_hidden(viewer: Viewer | None, author_id: int) -> bool:
+    """A hidden message still reads in full for its author and for moderators."""
+    return viewer is not None and (
+        viewer.user_id == author_id or role_at_least(viewer, "moderator")
+    )
+
+
+def can_moderate(viewer: Viewer | None) -> bool:
+    return role_at_least(viewer, "moderator")

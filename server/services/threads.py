@@ -21,6 +21,7 @@ from server.domain.permissions import (
     can_edit_message,
     can_post_in_room,
     can_read_room,
+    may_see_hidden,
     readable_visibilities,
 )
 from server.domain.streams import country_stream, room_stream
@@ -155,7 +156,7 @@ async def load_thread(
                     .where(Message.id == thread.pinned_message_id)
                 )
             ).first()
-            pinned = message_view(*pinned_row) if pinned_row else None
+            pinned = _shown(viewer, *pinned_row) if pinned_row else None
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -168,7 +169,7 @@ async def load_thread(
             "visibility": room.visibility,
             "archived": room.archived,
         },
-        "messages": [message_view(message, author) for message, author in rows],
+        "messages": [_shown(viewer, message, author) for message, author in rows],
         "pinned": pinned,
         "head": head,
         "cursor": next_cursor,
@@ -270,6 +271,9 @@ async def message_history(
         ).first()
         if found is None or not can_read_room(viewer, found[1].visibility):
             raise NotFound("no such message")
+        message = found[0]
+        if message.hidden and not may_see_hidden(viewer, message.author_id):
+            return []  # the earlier bodies of a hidden message are hidden too
         revisions = (
             await session.exec(
                 select(MessageRevision)
@@ -286,6 +290,10 @@ async def message_history(
         }
         for revision in revisions
     ]
+
+
+def _shown(viewer: Viewer | None, message: Message, author: User) -> dict[str, Any]:
+    return message_view(message, author, reveal=may_see_hidden(viewer, message.author_id))
 
 
 async def readable_thread(

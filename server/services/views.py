@@ -72,12 +72,18 @@ def thread_view(thread: Thread, room: Room) -> dict[str, Any]:
     }
 
 
-def message_view(message: Message, author: User) -> dict[str, Any]:
+HIDDEN_HTML = "<p><em>Hidden by a moderator.</em></p>\n"
+
+
+def message_view(message: Message, author: User, *, reveal: bool = True) -> dict[str, Any]:
+    """A message as shown. A hidden one shows a placeholder unless ``reveal`` (its author and
+    moderators still read it)."""
+    shown = reveal or not message.hidden
     return {
         "id": message.id,
         "thread_id": message.thread_id,
-        "body": message.body,
-        "html": message.html,
+        "body": message.body if shown else "",
+        "html": message.html if shown else HIDDEN_HTML,
         "author": author_view(author),
         "created_at": format_time(message.created_at),
         "edited_at": format_time(message.edited_at) if message.edited_at else None,
