@@ -80,7 +80,7 @@ async def thread(request: Request) -> Response:
         limit=200,
     )
     pinned = snapshot["pinned"]
-    messages = [m for m in snapshot["messages"] if not pinned or m["id"] != pinned["id"]]
+    messages = snapshot["messages"]
     context = {
         "thread": snapshot["thread"],
         "room": snapshot["room"],

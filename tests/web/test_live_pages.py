@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from server.domain.permissions import Viewer
-from server.services import rooms, threads
+from server.services import moderation, rooms, threads
 from tests.helpers import make_user
 from tests.web.conftest import Site, Watched, open_page, screenshot, sign_in
 
@@ -116,3 +116,42 @@ async def _offline_posts_then_back(a: Watched, b: Watched) -> None:
     bodies = [text.split("\n")[-1].strip() for text in await offline.all_inner_texts()]
     assert bodies == ["while offline 0", "while offline 1", "while offline 2"]
     assert await b.page.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_pinned_answer_shows_first_and_labelled_in_other_browsers(
+    browser: Browser, site: Site
+) -> None:
+    thread_id = await _thread(site)
+    a, b, _, _ = await _two_readers(browser, site, thread_id, urls=(site.url, site.url))
+    expert = await make_user(site.services, role="member")
+    async with site.services.write() as tx:
+        expert.expert = True
+        tx.session.add(expert)
+    posted = await threads.post_message(
+        site.services,
+        viewer=Viewer(user_id=expert.id, role="member"),
+        thread_id=thread_id,
+        body="The FCC granted STA to T-Mobile in the 600 MHz band.",
+        client_id=None,
+    )
+    for reader in (a, b):
+        await expect(reader.page.locator(f"#m{posted.message['id']}")).to_have_count(1)
+
+    moderator = await make_user(site.services, role="moderator")
+    await moderation.pin_answer(
+        site.services,
+        viewer=Viewer(user_id=moderator.id, role="moderator"),
+        thread_id=thread_id,
+        message_id=posted.message["id"],
+    )
+    for reader in (a, b):
+        answer = reader.page.locator("#answer-section")
+        await expect(answer.get_by_role("heading", name="Answer by an expert")).to_be_visible(
+            timeout=5000
+        )
+        await expect(answer.locator(".message", has_text="granted STA")).to_have_count(1)
+        first = reader.page.locator("main section").first
+        assert await first.get_attribute("id") == "answer-section"
+        assert await reader.page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    await screenshot(b.page, "thread-pinned")

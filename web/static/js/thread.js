@@ -21,6 +21,25 @@ function show(message) {
   else list.append(element);
 }
 
+// The pinned answer goes first, labelled, whoever pinned it and wherever.
+function pin(message) {
+  let section = document.getElementById("answer-section");
+  if (!section) {
+    section = document.createElement("section");
+    section.id = "answer-section";
+    section.className = "answer";
+    section.setAttribute("aria-labelledby", "answer");
+    list.before(section);
+  }
+  const heading = document.createElement("h2");
+  heading.id = "answer";
+  heading.textContent = message.author.expert ? "Answer by an expert" : "Answer";
+  const element = messageElement(message);
+  element.id = `pinned-${message.id}`;
+  element.classList.add("pinned");
+  section.replaceChildren(heading, element);
+}
+
 async function reload() {
   const response = await fetch(`/api/threads/${threadId}?limit=500`, { credentials: "same-origin" });
   if (!response.ok) return undefined;
@@ -32,9 +51,15 @@ async function reload() {
 
 live.follow(stream, Number(main.dataset.head), {
   event(event) {
+    if (event.name === "thread.answer_unpinned" && event.data.thread.id === threadId) {
+      document.getElementById("answer-section")?.remove();
+      return;
+    }
     const message = event.data.message;
     if (!message) return;
-    if (event.name === "message.created" || event.name === "message.edited") show(message);
+    if (["message.created", "message.edited", "message.hidden", "message.restored"]
+      .includes(event.name)) show(message);
+    if (event.name === "thread.answer_pinned" && event.data.thread.id === threadId) pin(message);
   },
   reset: reload,
   presence(users) {
