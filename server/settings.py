@@ -69,6 +69,8 @@ class Settings:
     password_memory_kib: int = 65536
     password_parallelism: int = 4
     log_level: str = "INFO"
+    flags_per_hour: int = 20
+    flags_to_hide: int = 3
     # Live layer
     redis_prefix: str = "gnrp:"
     ws_max_frame_bytes: int = 64 * 1024
@@ -131,6 +133,8 @@ class Settings:
             password_memory_kib=_int(env, "PASSWORD_MEMORY_KIB", cls.password_memory_kib),
             password_parallelism=_int(env, "PASSWORD_PARALLELISM", cls.password_parallelism),
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
+            flags_per_hour=_int(env, "FLAGS_PER_HOUR", cls.flags_per_hour),
+            flags_to_hide=_int(env, "FLAGS_TO_HIDE", cls.flags_to_hide),
             redis_prefix=env.get("REDIS_PREFIX") or cls.redis_prefix,
             ws_frames_per_second=_int(env, "WS_FRAMES_PER_SECOND", cls.ws_frames_per_second),
             ws_frame_burst=_int(env, "WS_FRAME_BURST", cls.ws_frame_burst),

@@ -9,9 +9,9 @@ from starlette.routing import Route
 from server.api.auth import current_viewer
 from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
-from server.api.schemas import PinBody, ReasonBody
+from server.api.schemas import FlagBody, PinBody, ReasonBody, ResolveBody
 from server.domain.errors import Unauthorized
-from server.services import moderation
+from server.services import flags, moderation
 from server.services.audit import read_audit
 
 
@@ -72,7 +72,42 @@ async def _set_hidden(request: Request, *, hidden: bool) -> Response:
     return JSONResponse({"message": message})
 
 
+async def flag(request: Request) -> Response:
+    body = await read_body(request, FlagBody)
+    result = await flags.flag_message(
+        request.state.services,
+        viewer=await current_viewer(request),
+        message_id=path_int(request, "id"),
+        reason=body.reason,
+        note=body.note,
+    )
+    return JSONResponse({"flag": result}, status_code=201)
+
+
+async def flag_queue(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        raise Unauthorized("sign in first")
+    queue = await flags.review_queue(request.state.services, viewer=viewer)
+    return JSONResponse({"flagged": queue})
+
+
+async def resolve(request: Request) -> Response:
+    body = await read_body(request, ResolveBody)
+    result = await flags.resolve_flags(
+        request.state.services,
+        viewer=await current_viewer(request),
+        message_id=path_int(request, "id"),
+        action=body.action,
+        reason=body.reason,
+    )
+    return JSONResponse(result)
+
+
 routes = [
+    Route("/api/messages/{id:int}/flag", flag, methods=["POST"]),
+    Route("/api/flags", flag_queue, methods=["GET"]),
+    Route("/api/flags/{id:int}/resolve", resolve, methods=["POST"]),
     Route("/api/audit", audit_log, methods=["GET"]),
     Route("/api/threads/{id:int}/pin", pin, methods=["PUT"]),
     Route("/api/threads/{id:int}/pin", unpin, methods=["DELETE"]),

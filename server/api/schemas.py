@@ -135,3 +135,13 @@ class PinBody(Strict):
 
 class ReasonBody(Strict):
     reason: str = Field(max_length=500)
+
+
+class FlagBody(Strict):
+    reason: Literal["spam", "off-topic", "inappropriate", "misinformation", "other"]
+    note: str = Field(default="", max_length=500)
+
+
+class ResolveBody(Strict):
+    action: Literal["hide", "dismiss"]
+    reason: str = Field(default="", max_length=500)

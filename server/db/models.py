@@ -234,3 +234,20 @@ class Subscription(SQLModel, table=True):
     level: str = Field(max_length=6)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Flag(SQLModel, table=True):
+    """A member's report of a message, waiting for a moderator until resolved."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("message_id", "user_id", name="uq_flags_message_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    user_id: int = Field(foreign_key="users.id")
+    reason: str = Field(max_length=20)
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    resolution: str | None = Field(default=None, max_length=10)
+    resolved_by: int | None = Field(default=None, foreign_key="users.id")

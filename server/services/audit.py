@@ -23,7 +23,7 @@ AUDIT_CHAIN = "audit"  # its head row serialises writers, as a stream head does
 async def record_action(
     tx: Transaction,
     *,
-    actor: Viewer,
+    actor: Viewer | None,  # None: the platform itself (flags that hid a message)
     action: str,
     target_type: str,
     target_id: str | int,
@@ -39,7 +39,7 @@ async def record_action(
         seq=seq,
         prev_hash=prev_hash,
         hash="",
-        actor_id=actor.user_id,
+        actor_id=actor.user_id if actor else None,
         action=action,
         target_type=target_type,
         target_id=str(target_id),

@@ -28,7 +28,7 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _moderator(viewer: Viewer | None) -> Viewer:
+def require_moderator(viewer: Viewer | None) -> Viewer:
     if viewer is None or not can_moderate(viewer):
         raise Forbidden("only moderators do this")
     return viewer
@@ -40,7 +40,7 @@ async def pin_answer(
     """Pin ``message_id`` as the thread's answer; pinning another replaces it."""
     async with services.write() as tx:
         thread, room = await readable_thread(tx.session, viewer=viewer, thread_id=thread_id)
-        moderator = _moderator(viewer)
+        moderator = require_moderator(viewer)
         found = (
             await tx.session.exec(
                 select(Message, User)
@@ -72,7 +72,7 @@ async def pin_answer(
 async def unpin_answer(services: Services, *, viewer: Viewer | None, thread_id: int) -> None:
     async with services.write() as tx:
         thread, room = await readable_thread(tx.session, viewer=viewer, thread_id=thread_id)
-        moderator = _moderator(viewer)
+        moderator = require_moderator(viewer)
         if thread.pinned_message_id is None:
             raise NotFound("this thread has no pinned answer")
         await _unpin(tx, moderator, thread, room)
@@ -108,7 +108,7 @@ async def set_hidden(
         ).first()
         if found is None or not can_read_room(viewer, found[2].visibility):
             raise NotFound("no such message")
-        moderator = _moderator(viewer)
+        moderator = require_moderator(viewer)
         message, thread, room, author = found
         if message.hidden == hidden:
             return message_view(message, author)
