@@ -9,9 +9,15 @@ from starlette.routing import Route
 from server.api.auth import current_viewer
 from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
-from server.api.schemas import FlagBody, PinBody, ReasonBody, ResolveBody
+from server.api.schemas import (
+    AccountChangesBody,
+    FlagBody,
+    PinBody,
+    ReasonBody,
+    ResolveBody,
+)
 from server.domain.errors import Unauthorized
-from server.services import flags, moderation
+from server.services import flags, moderation, people
 from server.services.audit import read_audit
 
 
@@ -104,7 +110,19 @@ async def resolve(request: Request) -> Response:
     return JSONResponse(result)
 
 
+async def change_account(request: Request) -> Response:
+    body = await read_body(request, AccountChangesBody)
+    user = await people.change_account(
+        request.state.services,
+        viewer=await current_viewer(request),
+        user_id=path_int(request, "id"),
+        changes=people.AccountChanges(**body.model_dump()),
+    )
+    return JSONResponse({"user": user})
+
+
 routes = [
+    Route("/api/users/{id:int}", change_account, methods=["PATCH"]),
     Route("/api/messages/{id:int}/flag", flag, methods=["POST"]),
     Route("/api/flags", flag_queue, methods=["GET"]),
     Route("/api/flags/{id:int}/resolve", resolve, methods=["POST"]),

@@ -145,3 +145,10 @@ class FlagBody(Strict):
 class ResolveBody(Strict):
     action: Literal["hide", "dismiss"]
     reason: str = Field(default="", max_length=500)
+
+
+class AccountChangesBody(Strict):
+    role: Literal["member", "regulator", "moderator", "admin"] | None = None
+    expert: bool | None = None
+    disabled: bool | None = None
+    reason: str = Field(default="", max_length=500)
