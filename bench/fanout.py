@@ -175,7 +175,7 @@ async def make_rooms(database_url: str, sizes: list[int]) -> tuple[str, dict[int
             thread_ids[size] = int(thread["id"])
         return token, thread_ids
     finally:
-        await services.engine.dispose()
+        await services.close()
 
 
 # --------------------------------------------------------------------------- client process
@@ -425,6 +425,7 @@ def gnrp_target(redis_url: str, database_url: str, token: str, threads: dict[int
             "ALLOWED_HOSTS": "*",
             "SECRET_KEY": "bench",
             "LOG_LEVEL": "WARNING",
+            "MESSAGES_PER_MINUTE": "1000000",  # the publisher is one account
         },
         "/readyz",
     )  # fmt: skip

@@ -82,7 +82,7 @@ async def fill(database_url: str, count: int, seed: int) -> None:
     if services.engine.dialect.name == "postgresql":
         async with services.engine.begin() as connection:
             await connection.exec_driver_sql("ANALYZE initiatives")
-    await services.engine.dispose()
+    await services.close()
 
 
 def queries(n: int, seed: int) -> list[InitiativeFilters]:
@@ -117,7 +117,7 @@ async def measure(database_url: str, mixed: list[InitiativeFilters]) -> list[flo
         started = time.perf_counter()
         await list_initiatives(services, filters=filters, cursor=None, limit=50)
         timings.append(time.perf_counter() - started)
-    await services.engine.dispose()
+    await services.close()
     return timings
 
 

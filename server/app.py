@@ -43,7 +43,7 @@ from server.pages.rendering import Pages
 from server.services.context import Services
 from server.services.passwords import PasswordHasher
 from server.services.publishing import bus_publisher
-from server.services.ratelimit import RateLimiter
+from server.services.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
 
 
@@ -64,7 +64,11 @@ def build_services(settings: Settings) -> Services:
             memory_kib=settings.password_memory_kib,
             parallelism=settings.password_parallelism,
         ),
-        limiter=RateLimiter(),
+        limiter=(
+            RedisRateLimiter(settings.redis_url, prefix=settings.redis_prefix)
+            if settings.redis_url
+            else MemoryRateLimiter()
+        ),
     )
 
 
@@ -92,7 +96,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await hub.stop()
             built.publishers.remove(publisher)
             if services is None:
-                await built.engine.dispose()
+                await built.close()
 
     return Starlette(
         routes=[

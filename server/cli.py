@@ -103,7 +103,7 @@ async def _with_services(settings: Settings, action: Any) -> Any:
     try:
         return await action(services)
     finally:
-        await services.engine.dispose()
+        await services.close()
 
 
 async def _import_initiatives(settings: Settings, args: argparse.Namespace) -> int:
@@ -184,7 +184,7 @@ async def _create_user(settings: Settings, args: argparse.Namespace) -> int:
         print(f"could not create the account: {detail}", file=sys.stderr)
         return 1
     finally:
-        await services.engine.dispose()
+        await services.close()
     print(f"created {user.role} {user.email} (id {user.id}, @{user.handle})")
     return 0
 

@@ -69,6 +69,8 @@ class Settings:
     password_memory_kib: int = 65536
     password_parallelism: int = 4
     log_level: str = "INFO"
+    messages_per_minute: int = 30
+    threads_per_hour: int = 10
     flags_per_hour: int = 20
     flags_to_hide: int = 3
     # Live layer
@@ -133,6 +135,8 @@ class Settings:
             password_memory_kib=_int(env, "PASSWORD_MEMORY_KIB", cls.password_memory_kib),
             password_parallelism=_int(env, "PASSWORD_PARALLELISM", cls.password_parallelism),
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
+            messages_per_minute=_int(env, "MESSAGES_PER_MINUTE", cls.messages_per_minute),
+            threads_per_hour=_int(env, "THREADS_PER_HOUR", cls.threads_per_hour),
             flags_per_hour=_int(env, "FLAGS_PER_HOUR", cls.flags_per_hour),
             flags_to_hide=_int(env, "FLAGS_TO_HIDE", cls.flags_to_hide),
             redis_prefix=env.get("REDIS_PREFIX") or cls.redis_prefix,

@@ -105,7 +105,7 @@ async def login(
     window = settings.login_window_seconds
     keys = ((f"login:account:{email}", settings.login_attempts_per_account),
             (f"login:address:{address}", settings.login_attempts_per_address))  # fmt: skip
-    wait = max(services.limiter.retry_after(k, limit=n, window=window) for k, n in keys)
+    wait = max([await services.limiter.retry_after(k, limit=n, window=window) for k, n in keys])
     if wait:
         raise RateLimited("too many sign-in attempts; try again later", retry_after=wait)
 
@@ -115,9 +115,9 @@ async def login(
     ok = await services.hasher.verify(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         for key, _limit in keys:
-            services.limiter.hit(key, window=window)
+            await services.limiter.hit(key, window=window)
         raise Unauthorized("wrong e-mail or password")
-    services.limiter.reset(keys[0][0])
+    await services.limiter.reset(keys[0][0])
 
     secret = await open_session(services, user=user, address=address, user_agent=user_agent)
     return user, secret

@@ -39,6 +39,13 @@ class Services:
     # Called with what each committed transaction has to say; the app adds the bus here.
     publishers: list[Publisher] = field(default_factory=list)
 
+    async def close(self) -> None:
+        """Release the connections: the database pool, and Redis when the limiter uses it."""
+        closing = getattr(self.limiter, "close", None)
+        if closing is not None:
+            await closing()
+        await self.engine.dispose()
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:

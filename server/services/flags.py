@@ -32,7 +32,7 @@ async def flag_message(
         raise invalid_field("note", "say what is wrong")
     window, limit = 3600, services.settings.flags_per_hour
     key = f"flags:{viewer.user_id}"
-    wait = services.limiter.retry_after(key, limit=limit, window=window)
+    wait = await services.limiter.retry_after(key, limit=limit, window=window)
     if wait:
         raise RateLimited("too many flags; try again later", retry_after=wait)
     try:
@@ -81,7 +81,7 @@ async def flag_message(
                 hidden_now = True
     except IntegrityError:
         raise Conflict("you flagged this message already") from None
-    services.limiter.hit(key, window=window)
+    await services.limiter.hit(key, window=window)
     return {"message_id": message_id, "reason": reason, "hidden": hidden_now or message.hidden}
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from server.db.models import Message, MessageRevision, Room, Thread, User
 from server.domain.content import check_body, check_countries, check_title
 from server.domain.cursor import decode_cursor, encode_cursor
-from server.domain.errors import Forbidden, NotFound, Unauthorized, invalid_field
+from server.domain.errors import Forbidden, NotFound, RateLimited, Unauthorized, invalid_field
 from server.domain.events import format_time
 from server.domain.markdown import render_markdown
 from server.domain.permissions import (
@@ -97,6 +97,9 @@ async def create_thread(
     title = check_title(title)
     body = check_body(body)
     countries = check_countries(countries)
+    limit_key = await _within_limit(
+        services, viewer, "threads", services.settings.threads_per_hour, 3600
+    )
     async with services.write() as tx:
         room = (await tx.session.exec(select(Room).where(Room.slug == slug))).first()
         author = await _poster(tx.session, viewer=viewer, room=room)
@@ -123,6 +126,7 @@ async def create_thread(
         if room.visibility == "public":
             for code in countries:
                 await tx.emit(country_stream(code), "thread.created", data)
+    await _count(services, limit_key, 3600)
     return view, Posted(message_view(message, author), message.seq, created=True)
 
 
@@ -185,7 +189,10 @@ async def post_message(
     if viewer is not None and client_id is not None:
         earlier = await _posted_before(services, author_id=viewer.user_id, client_id=client_id)
         if earlier is not None:
-            return earlier
+            return earlier  # a repeat stores nothing, and counts against no limit
+    limit_key = await _within_limit(
+        services, viewer, "messages", services.settings.messages_per_minute, 60
+    )
     try:
         async with services.write() as tx:
             thread, room = await readable_thread(tx.session, viewer=viewer, thread_id=thread_id)
@@ -210,6 +217,7 @@ async def post_message(
         if earlier is None:
             raise
         return earlier
+    await _count(services, limit_key, 60)
     return Posted(message_view(message, author), message.seq, created=True)
 
 
@@ -290,6 +298,24 @@ async def message_history(
         }
         for revision in revisions
     ]
+
+
+async def _within_limit(
+    services: Services, viewer: Viewer | None, action: str, limit: int, window: int
+) -> str | None:
+    """Refuse before anything is written when the user is over the limit for ``action``."""
+    if viewer is None:
+        return None  # refused later for not being signed in
+    key = f"{action}:{viewer.user_id}"
+    wait = await services.limiter.retry_after(key, limit=limit, window=window)
+    if wait:
+        raise RateLimited(f"too many {action}; try again in {wait} s", retry_after=wait)
+    return key
+
+
+async def _count(services: Services, key: str | None, window: int) -> None:
+    if key is not None:
+        await services.limiter.hit(key, window=window)
 
 
 def _shown(viewer: Viewer | None, message: Message, author: User) -> dict[str, Any]:

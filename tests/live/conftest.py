@@ -64,6 +64,8 @@ def _env(database_url: str, redis_url: str | None, **extra: str) -> dict[str, st
         "PASSWORD_MEMORY_KIB": "1024",
         "PASSWORD_PARALLELISM": "1",
         "LIVE_SWEEP_SECONDS": "1",
+        "MESSAGES_PER_MINUTE": "100000",
+        "THREADS_PER_HOUR": "100000",
         "PRESENCE_TTL_SECONDS": "4",
         "REPLAY_LIMIT": "50",
         "LOG_LEVEL": "WARNING",

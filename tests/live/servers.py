@@ -239,6 +239,8 @@ async def process_services_for_tests(
         password_time_cost=1,
         password_memory_kib=1024,
         password_parallelism=1,
+        messages_per_minute=100_000,
+        threads_per_hour=100_000,
     )
     services = build_services(settings)
     bus = RedisBus(redis_url, prefix=prefix) if redis_url else None
@@ -250,7 +252,7 @@ async def process_services_for_tests(
     finally:
         if bus is not None:
             await bus.stop()
-        await services.engine.dispose()
+        await services.close()
 
 
 async def _ignore(_stream: str, _payload: bytes) -> None:

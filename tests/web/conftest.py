@@ -61,6 +61,8 @@ async def _site(
                 "PASSWORD_MEMORY_KIB": "1024",
                 "PASSWORD_PARALLELISM": "1",
                 "LIVE_SWEEP_SECONDS": "1",
+                "MESSAGES_PER_MINUTE": "100000",
+                "THREADS_PER_HOUR": "100000",
                 "LOG_LEVEL": "WARNING",
             }
         )
