@@ -75,8 +75,10 @@ async def test_two_concurrent_writers_add_400_consecutive_seqs(services: Service
     assert sorted(results[0] + results[1]) == added
     for seqs in results:  # each writer saw its own commits in increasing seq order
         assert seqs == sorted(seqs)
-    # The writers really overlapped: their seqs interleave.
-    assert max(results[0]) > min(results[1]) and max(results[1]) > min(results[0])
+    if services.engine.dialect.name == "postgresql":
+        # The writers really overlapped: their seqs interleave. (SQLite hands its one write
+        # lock to whichever connection polls first, so there one writer may run ahead.)
+        assert max(results[0]) > min(results[1]) and max(results[1]) > min(results[0])
 
     # Every event names the message whose seq it carries: the log and the rows agree.
     async with services.read() as session:
