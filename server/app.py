@@ -38,6 +38,7 @@ from server.live.metrics import LiveMetrics
 from server.live.presence import MemoryPresence, PresenceStore, RedisPresence
 from server.pages import accounts as page_accounts
 from server.pages import initiatives as page_initiatives
+from server.pages import moderation as page_moderation
 from server.pages import rooms as page_rooms
 from server.pages.rendering import Pages
 from server.services.context import Services
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *page_rooms.routes,
             *page_accounts.routes,
             *page_initiatives.routes,
+            *page_moderation.routes,
             Mount("/static", app=pages.static_app(), name="static"),
         ],
         middleware=[

@@ -90,6 +90,7 @@ async def thread(request: Request) -> Response:
         "head": snapshot["head"],
         "cursor": snapshot["cursor"],
         "error": request.query_params.get("error"),
+        "flag_reasons": ("spam", "off-topic", "inappropriate", "misinformation", "other"),
     }
     return await pages_of(request).render(request, "thread.html", context)
 

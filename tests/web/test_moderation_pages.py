@@ -1,0 +1,55 @@
+"""Moderation from the pages, as plain forms: a member flags, a moderator hides from the queue,
+and the audit log shows it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.web.conftest import Site, open_page, screenshot, sign_in
+from tests.web.test_live_pages import _thread
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+async def test_flag_then_hide_from_the_queue_without_javascript(
+    browser: Browser, site: Site
+) -> None:
+    thread_id = await _thread(site)
+    member_email, _ = await site.account()
+    member = await open_page(browser, java_script_enabled=False)
+    await sign_in(member, site.url, member_email)
+    page = member.page
+    await page.goto(f"{site.url}/threads/{thread_id}")
+    message = page.locator(".messages .message").first
+    await message.locator("summary").click()
+    await message.get_by_label("Flag as").select_option("misinformation")
+    await message.get_by_role("button", name="Flag").click()
+    await page.wait_for_url(f"{site.url}/threads/{thread_id}*")
+    assert await page.locator("a", has_text="Moderation").count() == 0  # not for members
+    assert (await page.goto(f"{site.url}/moderation")).status == 404  # type: ignore[union-attr]
+
+    moderator_email, _ = await site.account(role="moderator")
+    moderator = await open_page(browser, java_script_enabled=False)
+    await sign_in(moderator, site.url, moderator_email)
+    page = moderator.page
+    await page.get_by_role("link", name="Moderation").click()
+    flagged = page.locator("#queue ~ article")
+    await expect(flagged).to_have_count(1)
+    await expect(flagged).to_contain_text("misinformation")
+    await flagged.get_by_label("Reason").fill("not supported by the sources")
+    await flagged.get_by_role("button", name="Hide").click()
+    await expect(page.get_by_text("No open flags.")).to_be_visible()
+    audit = page.locator("table.audit tbody tr")
+    await expect(audit.nth(0)).to_contain_text("flags.hide")
+    await expect(audit.nth(1)).to_contain_text("message.hide")
+    await screenshot(page, "moderation")
+
+    reader = await open_page(browser)
+    await reader.page.goto(f"{site.url}/threads/{thread_id}")
+    await expect(reader.page.locator(".messages .message").first).to_contain_text(
+        "Hidden by a moderator."
+    )
