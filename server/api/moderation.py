@@ -11,10 +11,12 @@ from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
 from server.api.schemas import (
     AccountChangesBody,
+    DecisionBody,
     FlagBody,
     PinBody,
     ReasonBody,
     ResolveBody,
+    VerificationRequestBody,
 )
 from server.domain.errors import Unauthorized
 from server.services import flags, moderation, people
@@ -121,7 +123,45 @@ async def change_account(request: Request) -> Response:
     return JSONResponse({"user": user})
 
 
+async def ask_verification(request: Request) -> Response:
+    body = await read_body(request, VerificationRequestBody)
+    viewer = await current_viewer(request)
+    if viewer is None:
+        raise Unauthorized("sign in first")
+    asked = await people.ask_verification(
+        request.state.services,
+        viewer=viewer,
+        organization=body.organization,
+        country=body.country,
+        note=body.note,
+    )
+    return JSONResponse({"request": asked}, status_code=201)
+
+
+async def verification_queue(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        raise Unauthorized("sign in first")
+    queue = await people.pending_requests(request.state.services, viewer=viewer)
+    return JSONResponse({"requests": queue})
+
+
+async def decide(request: Request) -> Response:
+    body = await read_body(request, DecisionBody)
+    decided = await people.decide_request(
+        request.state.services,
+        viewer=await current_viewer(request),
+        request_id=path_int(request, "id"),
+        approve=body.decision == "approve",
+        reason=body.reason,
+    )
+    return JSONResponse({"request": decided})
+
+
 routes = [
+    Route("/api/me/verification", ask_verification, methods=["POST"]),
+    Route("/api/verifications", verification_queue, methods=["GET"]),
+    Route("/api/verifications/{id:int}", decide, methods=["POST"]),
     Route("/api/users/{id:int}", change_account, methods=["PATCH"]),
     Route("/api/messages/{id:int}/flag", flag, methods=["POST"]),
     Route("/api/flags", flag_queue, methods=["GET"]),

@@ -152,3 +152,14 @@ class AccountChangesBody(Strict):
     expert: bool | None = None
     disabled: bool | None = None
     reason: str = Field(default="", max_length=500)
+
+
+class VerificationRequestBody(Strict):
+    organization: str = Field(max_length=200)
+    country: str = Field(max_length=10)
+    note: str = Field(default="", max_length=1000)
+
+
+class DecisionBody(Strict):
+    decision: Literal["approve", "refuse"]
+    reason: str = Field(default="", max_length=500)

@@ -251,3 +251,20 @@ class Flag(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     resolution: str | None = Field(default=None, max_length=10)
     resolved_by: int | None = Field(default=None, foreign_key="users.id")
+
+
+class RegulatorRequest(SQLModel, table=True):
+    """A member asking to be verified as staff of a regulator or ministry."""
+
+    __tablename__ = "regulator_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    organization: str = Field(max_length=200)
+    country: str = Field(max_length=2)
+    note: str = Field(default="", max_length=1000)
+    status: str = Field(default="pending", max_length=10, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -119,7 +119,7 @@ async def settings(request: Request) -> Response:
     services: Services = request.state.services
     principal = await require_principal(request)
     assert principal.user.id is not None
-    context: dict[str, object] = {"nav": "settings"}
+    context: dict[str, object] = {"nav": "settings", "asked": "asked" in request.query_params}
     status = 200
     if request.method == "POST":
         form = await read_form(request)

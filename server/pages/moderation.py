@@ -10,7 +10,7 @@ from server.api.auth import current_viewer, require_principal
 from server.domain.errors import DomainError, NotFound
 from server.domain.permissions import can_moderate
 from server.pages.rendering import html_errors, pages_of, read_form
-from server.services import flags, moderation
+from server.services import flags, moderation, people
 from server.services.audit import read_audit
 
 FLAG_REASONS = ("spam", "off-topic", "inappropriate", "misinformation", "other")
@@ -37,6 +37,7 @@ async def moderation_page(request: Request) -> Response:
     context = {
         "nav": "moderation",
         "queue": queue,
+        "requests": await people.pending_requests(services, viewer=viewer),
         "entries": entries,
         "cursor": cursor,
         "filters": {k: params.get(k, "") for k in ("actor", "target", "action")},
@@ -87,7 +88,37 @@ async def message_action(request: Request) -> Response:
     return RedirectResponse(f"/threads/{thread_id}#m{message_id}", status_code=303)
 
 
+@html_errors
+async def decide(request: Request) -> Response:
+    principal = await require_principal(request)
+    form = await read_form(request)
+    await people.decide_request(
+        request.state.services,
+        viewer=principal.viewer,
+        request_id=int(request.path_params["id"]),
+        approve=form.get("decision") == "approve",
+        reason=form.get("reason", ""),
+    )
+    return RedirectResponse("/moderation", status_code=303)
+
+
+@html_errors
+async def ask_verification(request: Request) -> Response:
+    principal = await require_principal(request)
+    form = await read_form(request)
+    await people.ask_verification(
+        request.state.services,
+        viewer=principal.viewer,
+        organization=form.get("organization", ""),
+        country=form.get("country", ""),
+        note=form.get("note", ""),
+    )
+    return RedirectResponse("/settings?asked=1", status_code=303)
+
+
 routes = [
+    Route("/moderation/verifications/{id:int}", decide, methods=["POST"]),
+    Route("/settings/verification", ask_verification, methods=["POST"]),
     Route("/moderation", moderation_page, methods=["GET"]),
     Route("/moderation/flags/{id:int}/resolve", resolve, methods=["POST"]),
     Route("/messages/{id:int}/{action}", message_action, methods=["POST"]),

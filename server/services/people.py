@@ -6,13 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from server.db.models import User
-from server.domain.errors import Forbidden, NotFound, invalid_field
+from sqlmodel import col, select
+
+from server.db.models import RegulatorRequest, User
+from server.domain.errors import Conflict, Forbidden, NotFound, invalid_field
+from server.domain.events import format_time
 from server.domain.permissions import ROLES, Viewer, role_at_least
 from server.domain.streams import CONTROL_STREAM
 from server.services.audit import record_action
 from server.services.context import Services
-from server.services.views import me_view
+from server.services.countries import known_country
+from server.services.views import author_view, me_view
 
 _RANK: dict[str, int] = {role: rank for rank, role in enumerate(ROLES)}
 
@@ -68,3 +72,100 @@ async def change_account(
                 reason=changes.reason.strip()[:500], data=done,
             )  # fmt: skip
     return me_view(user) | {"disabled": user.disabled}
+
+
+async def ask_verification(
+    services: Services, *, viewer: Viewer, organization: str, country: str, note: str
+) -> dict[str, Any]:
+    """A member asks to be verified as a regulator; one open request at a time."""
+    organization = organization.strip()
+    if not 2 <= len(organization) <= 200:
+        raise invalid_field("organization", "name the regulator or ministry")
+    code = known_country(country).code
+    async with services.write() as tx:
+        user = await tx.session.get(User, viewer.user_id)
+        assert user is not None
+        if role_at_least(viewer, "regulator"):
+            raise Conflict("your account is verified already")
+        pending = (
+            await tx.session.exec(
+                select(RegulatorRequest).where(
+                    RegulatorRequest.user_id == viewer.user_id, RegulatorRequest.status == "pending"
+                )
+            )
+        ).first()
+        if pending is not None:
+            raise Conflict("you have a request waiting already")
+        request = RegulatorRequest(
+            user_id=viewer.user_id, organization=organization, country=code,
+            note=note.strip()[:1000], created_at=tx.now,
+        )  # fmt: skip
+        tx.session.add(request)
+        await tx.session.flush()
+    return request_view(request, user)
+
+
+def request_view(request: RegulatorRequest, user: User) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "user": author_view(user),
+        "organization": request.organization,
+        "country": request.country,
+        "note": request.note,
+        "status": request.status,
+        "reason": request.reason,
+        "created_at": format_time(request.created_at),
+    }
+
+
+async def pending_requests(services: Services, *, viewer: Viewer | None) -> list[dict[str, Any]]:
+    if not role_at_least(viewer, "moderator"):
+        raise Forbidden("the verification queue is for moderators")
+    async with services.read() as session:
+        rows = (
+            await session.exec(
+                select(RegulatorRequest, User)
+                .join(User, col(RegulatorRequest.user_id) == col(User.id))
+                .where(RegulatorRequest.status == "pending")
+                .order_by(col(RegulatorRequest.id))
+            )
+        ).all()
+    return [request_view(request, user) for request, user in rows]
+
+
+async def decide_request(
+    services: Services, *, viewer: Viewer | None, request_id: int, approve: bool, reason: str
+) -> dict[str, Any]:
+    """Approve (the member becomes a regulator of that organization and country) or refuse with
+    a reason the member can read."""
+    if not role_at_least(viewer, "moderator"):
+        raise Forbidden("only moderators verify regulators")
+    assert viewer is not None
+    reason = reason.strip()
+    if not approve and not reason:
+        raise invalid_field("reason", "say why the request is refused")
+    async with services.write() as tx:
+        request = await tx.session.get(RegulatorRequest, request_id)
+        if request is None or request.status != "pending":
+            raise NotFound("no such pending request")
+        if request.user_id == viewer.user_id:
+            raise Forbidden("you cannot decide your own request")
+        user = await tx.session.get(User, request.user_id)
+        assert user is not None
+        request.status = "approved" if approve else "refused"
+        request.decided_by, request.decided_at, request.reason = viewer.user_id, tx.now, reason
+        tx.session.add(request)
+        if approve and user.role == "member":
+            user.role, user.organization, user.country = (
+                "regulator",
+                request.organization,
+                request.country,
+            )
+            tx.session.add(user)
+        await record_action(
+            tx, actor=viewer, action=f"regulator.{request.status}", target_type="user",
+            target_id=user.id or 0, reason=reason,
+            data={"request": request_id, "organization": request.organization,
+                  "country": request.country},
+        )  # fmt: skip
+    return request_view(request, user)

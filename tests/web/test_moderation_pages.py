@@ -53,3 +53,25 @@ async def test_flag_then_hide_from_the_queue_without_javascript(
     await expect(reader.page.locator(".messages .message").first).to_contain_text(
         "Hidden by a moderator."
     )
+
+
+async def test_asking_for_and_granting_regulator_verification(browser: Browser, site: Site) -> None:
+    member_email, _ = await site.account()
+    member = await open_page(browser)
+    await sign_in(member, site.url, member_email)
+    await member.page.goto(f"{site.url}/settings")
+    await member.page.get_by_label("Regulator or ministry").fill("Ghana NCA")
+    await member.page.get_by_label("Country").fill("GH")
+    await member.page.get_by_role("button", name="Ask to be verified").click()
+    await expect(member.page.get_by_text("Your request is with the moderators.")).to_be_visible()
+
+    moderator_email, _ = await site.account(role="moderator")
+    moderator = await open_page(browser)
+    await sign_in(moderator, site.url, moderator_email)
+    await moderator.page.goto(f"{site.url}/moderation")
+    request = moderator.page.locator("#verifications ~ article")
+    await expect(request).to_contain_text("Ghana NCA (GH)")
+    await request.get_by_role("button", name="Verify").click()
+    await expect(moderator.page.get_by_text("No requests waiting.")).to_be_visible()
+    await member.page.goto(f"{site.url}/settings")
+    await expect(member.page.get_by_role("heading", name="Verified regulator")).to_have_count(0)
