@@ -115,6 +115,19 @@ async def reply(request: Request) -> Response:
     return RedirectResponse(f"/threads/{thread_id}#m{posted.message['id']}", status_code=303)
 
 
+@html_errors
+async def history(request: Request) -> Response:
+    """Every earlier body of a message, for whoever can read the message."""
+    revisions = await threads.message_history(
+        request.state.services,
+        viewer=await current_viewer(request),
+        message_id=int(request.path_params["id"]),
+    )
+    return await pages_of(request).render(
+        request, "history.html", {"revisions": revisions, "message_id": request.path_params["id"]}
+    )
+
+
 async def _with_error(request: Request, page: Response, template: str, message: str) -> Response:
     """Render ``template`` again with the form's error, as a 400."""
     context = dict(getattr(page, "context", {}))
@@ -129,4 +142,5 @@ routes = [
     Route("/rooms/{slug}/threads", start_thread, methods=["POST"]),
     Route("/threads/{id:int}", thread, methods=["GET"]),
     Route("/threads/{id:int}/messages", reply, methods=["POST"]),
+    Route("/messages/{id:int}/history", history, methods=["GET"]),
 ]

@@ -75,3 +75,27 @@ async def test_asking_for_and_granting_regulator_verification(browser: Browser, 
     await expect(moderator.page.get_by_text("No requests waiting.")).to_be_visible()
     await member.page.goto(f"{site.url}/settings")
     await expect(member.page.get_by_role("heading", name="Verified regulator")).to_have_count(0)
+
+
+async def test_edit_history_is_readable_from_the_message(browser: Browser, site: Site) -> None:
+    thread_id = await _thread(site)
+    email, _ = await site.account()
+    author = await open_page(browser)
+    await sign_in(author, site.url, email)
+    page = author.page
+    await page.goto(f"{site.url}/threads/{thread_id}")
+    await page.get_by_label("Your message").fill("First *draft*")
+    await page.get_by_role("button", name="Post").click()
+    posted = page.locator(".message", has_text="First draft")
+    await expect(posted).to_have_count(1)
+    message_id = await posted.get_attribute("data-id")
+    response = await page.request.patch(
+        f"{site.url}/api/messages/{message_id}",
+        data={"body": "Final text"},
+        headers={"Origin": site.url},
+    )
+    assert response.status == 200
+    reader = await open_page(browser)
+    await reader.page.goto(f"{site.url}/threads/{thread_id}")
+    await reader.page.get_by_role("link", name="(edited)").click()
+    await expect(reader.page.locator(".history em", has_text="draft")).to_be_visible()
