@@ -27,7 +27,6 @@ from server.live.protocol import (
 from server.services import threads
 from server.services.context import Services
 from server.services.live import typing_stream
-from server.services.ratelimit import TokenBucket
 from server.services.views import author_view
 
 log = logging.getLogger("gnrp.live")
@@ -67,7 +66,11 @@ async def live_socket(websocket: WebSocket) -> None:
         metrics=hub.metrics,
     )
     hub.attach(connection)
-    budget = TokenBucket(rate=settings.ws_frames_per_second, burst=settings.ws_frame_burst)
+    # Frames count per user (per socket for anonymous ones): WS_FRAME_BURST frames in the time
+    # WS_FRAMES_PER_SECOND takes to earn them, through Redis when configured, so a user's sockets
+    # on every process share one budget.
+    frames_key = f"frames:{viewer.user_id}" if viewer else f"frames:socket:{id(connection)}"
+    frames_window = settings.ws_frame_burst / max(1, settings.ws_frames_per_second)
     try:
         while not connection.closed:
             message = await websocket.receive()
@@ -80,7 +83,9 @@ async def live_socket(websocket: WebSocket) -> None:
             if len(text) > settings.ws_max_frame_bytes:
                 connection.close(CLOSE_TOO_LARGE)
                 break
-            if not budget.take():
+            if await services.limiter.take(
+                frames_key, limit=settings.ws_frame_burst, window=frames_window
+            ):
                 connection.send_json(error_frame("rate_limited", "slow down", _op_of(text)))
                 continue
             await _handle(hub, services, connection, text)
@@ -88,6 +93,8 @@ async def live_socket(websocket: WebSocket) -> None:
         if websocket.client_state != WebSocketState.DISCONNECTED:
             log.exception("socket failed")
     finally:
+        if viewer is None:
+            await services.limiter.reset(frames_key)  # that socket's count ends with it
         await hub.detach(connection)
         await connection.finish()
 

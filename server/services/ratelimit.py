@@ -30,6 +30,10 @@ class RateLimiter(Protocol):
 
     async def reset(self, key: str) -> None: ...
 
+    async def take(self, key: str, *, limit: int, window: float) -> int:
+        """Check and record in one step (0: taken), so concurrent callers never overshoot."""
+        ...
+
 
 class MemoryRateLimiter:
     """One process's counters (the embedded default)."""
@@ -58,6 +62,12 @@ class MemoryRateLimiter:
 
     async def reset(self, key: str) -> None:
         self._hits.pop(key, None)
+
+    async def take(self, key: str, *, limit: int, window: float) -> int:
+        wait = await self.retry_after(key, limit=limit, window=window)
+        if not wait:  # nothing awaits between the check and the hit: one step in this process
+            await self.hit(key, window=window)
+        return wait
 
 
 class RedisRateLimiter:
@@ -98,6 +108,29 @@ class RedisRateLimiter:
         seconds, micros = await self._redis.time()
         return float(seconds) + micros / 1e6
 
+    async def take(self, key: str, *, limit: int, window: float) -> int:
+        try:
+            return await self._shared_take(key, limit=limit, window=window)
+        except (RedisError, OSError) as error:
+            log.warning("rate limits counted locally", extra={"error": repr(error)})
+            return await self._local.take(key, limit=limit, window=window)
+
+    async def _shared_take(self, key: str, *, limit: int, window: float) -> int:
+        # Add first, count, and take the attempt back if it went over: in one MULTI, so that two
+        # processes cannot both see room for the last slot.
+        name, now, attempt = self._prefix + key, await self._now(), uuid.uuid4().hex
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(name, "-inf", now - window)
+            pipe.zadd(name, {attempt: now})
+            pipe.expire(name, math.ceil(window) + 1)
+            pipe.zrange(name, 0, -1, withscores=True)
+            *_, hits = await pipe.execute()
+        if len(hits) <= limit:
+            return 0
+        await self._redis.zrem(name, attempt)
+        oldest_counted = float(hits[len(hits) - 1 - limit][1])
+        return max(1, math.ceil(oldest_counted + window - now))
+
     async def _shared_retry_after(self, key: str, *, limit: int, window: float) -> int:
         name, now = self._prefix + key, await self._now()
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -118,25 +151,3 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self._redis.aclose()
-
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up; ``take`` says whether one was left."""
-
-    __slots__ = ("_burst", "_clock", "_rate", "_tokens", "_updated")
-
-    def __init__(self, *, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self._rate = rate
-        self._burst = burst
-        self._tokens = burst
-        self._updated = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._updated) * self._rate)
-        self._updated = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False

@@ -186,3 +186,35 @@ async def test_post_is_idempotent_per_client_id(cluster: Cluster) -> None:
     assert await count(cluster.services, Message) == before + 1
     await first.close()
     await second.close()
+
+
+async def test_limits_hold_across_two_server_processes(cluster: Cluster) -> None:
+    """One account on two processes shares one budget of frames and of messages (Redis)."""
+    first = cluster.add_server("limited-a", WS_FRAME_BURST="10", WS_FRAMES_PER_SECOND="1",
+                               MESSAGES_PER_MINUTE="4")  # fmt: skip
+    second = cluster.add_server("limited-b", WS_FRAME_BURST="10", WS_FRAMES_PER_SECOND="1",
+                                MESSAGES_PER_MINUTE="4")  # fmt: skip
+    thread_id = await _thread(cluster, "shared-limits")
+    _, cookie = await cluster.user()
+    on_first = await LiveClient.open(first.ws, cookie=cookie)
+    on_second = await LiveClient.open(second.ws, cookie=cookie)
+    for _ in range(8):  # 16 frames within the 10 s that earn 10
+        await on_first.send({"op": "ping"})
+        await on_second.send({"op": "ping"})
+    replies = [await client.recv() for client in (on_first, on_second) for _ in range(8)]
+    kinds = [reply["type"] for reply in replies]
+    assert kinds.count("pong") == 10 and kinds.count("error") == 6
+    await on_first.close()
+    await on_second.close()
+
+    before = await count(cluster.services, Message)
+    statuses = []
+    async with http_client(first, cookie) as to_first, http_client(second, cookie) as to_second:
+        for n in range(6):
+            client = to_first if n % 2 else to_second
+            response = await client.post(
+                f"/api/threads/{thread_id}/messages", json={"body": f"{n}"}
+            )
+            statuses.append(response.status_code)
+    assert statuses == [201, 201, 201, 201, 429, 429]
+    assert await count(cluster.services, Message) == before + 4
