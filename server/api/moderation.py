@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.auth import current_viewer
+from server.api.auth import current_viewer, require_principal
 from server.api.parsing import path_int, query_int, read_body
 from server.api.responses import JSONResponse
 from server.api.schemas import (
@@ -18,15 +18,12 @@ from server.api.schemas import (
     ResolveBody,
     VerificationRequestBody,
 )
-from server.domain.errors import Unauthorized
 from server.services import flags, moderation, people
 from server.services.audit import read_audit
 
 
 async def audit_log(request: Request) -> Response:
-    viewer = await current_viewer(request)
-    if viewer is None:
-        raise Unauthorized("sign in first")
+    viewer = (await require_principal(request)).viewer
     actor = request.query_params.get("actor")
     entries, cursor = await read_audit(
         request.state.services,
@@ -93,9 +90,7 @@ async def flag(request: Request) -> Response:
 
 
 async def flag_queue(request: Request) -> Response:
-    viewer = await current_viewer(request)
-    if viewer is None:
-        raise Unauthorized("sign in first")
+    viewer = (await require_principal(request)).viewer
     queue = await flags.review_queue(request.state.services, viewer=viewer)
     return JSONResponse({"flagged": queue})
 
@@ -125,9 +120,7 @@ async def change_account(request: Request) -> Response:
 
 async def ask_verification(request: Request) -> Response:
     body = await read_body(request, VerificationRequestBody)
-    viewer = await current_viewer(request)
-    if viewer is None:
-        raise Unauthorized("sign in first")
+    viewer = (await require_principal(request)).viewer
     asked = await people.ask_verification(
         request.state.services,
         viewer=viewer,
@@ -139,9 +132,7 @@ async def ask_verification(request: Request) -> Response:
 
 
 async def verification_queue(request: Request) -> Response:
-    viewer = await current_viewer(request)
-    if viewer is None:
-        raise Unauthorized("sign in first")
+    viewer = (await require_principal(request)).viewer
     queue = await people.pending_requests(request.state.services, viewer=viewer)
     return JSONResponse({"requests": queue})
 
