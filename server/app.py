@@ -17,6 +17,7 @@ from server.api import (
     initiatives,
     metrics,
     moderation,
+    notifications,
     rooms,
     streams,
     subscriptions,
@@ -39,6 +40,7 @@ from server.live.presence import MemoryPresence, PresenceStore, RedisPresence
 from server.pages import accounts as page_accounts
 from server.pages import initiatives as page_initiatives
 from server.pages import moderation as page_moderation
+from server.pages import notifications as page_notifications
 from server.pages import rooms as page_rooms
 from server.pages.rendering import Pages
 from server.services.context import Services
@@ -46,6 +48,8 @@ from server.services.passwords import PasswordHasher
 from server.services.publishing import bus_publisher
 from server.services.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from server.settings import Settings
+from workers.mail import build_mailer
+from workers.scheduler import InProcessScheduler
 
 
 class State(TypedDict):
@@ -91,9 +95,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         publisher = bus_publisher(bus)
         built.publishers.append(publisher)
         await hub.start()
+        # Without Redis there is no arq worker: this process runs the digests itself
+        # (unless DIGEST_EVERY_SECONDS=0 turns the cron off).
+        scheduler = None
+        if not settings.redis_url and settings.digest_every_seconds > 0:
+            scheduler = InProcessScheduler(built, build_mailer(settings))
+            scheduler.start()
         try:
             yield {"services": built, "hub": hub, "pages": pages}
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             await hub.stop()
             built.publishers.remove(publisher)
             if services is None:
@@ -110,19 +122,26 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             *feeds.routes,
             *subscriptions.routes,
             *moderation.routes,
+            *notifications.routes,
             *metrics.routes,
             *endpoint.routes,
             *page_rooms.routes,
             *page_accounts.routes,
             *page_initiatives.routes,
             *page_moderation.routes,
+            *page_notifications.routes,
             Mount("/static", app=pages.static_app(), name="static"),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(AllowedHostsMiddleware, settings=settings),
-            Middleware(SameOriginMiddleware, settings=settings, cookie_name=SESSION_COOKIE),
+            Middleware(
+                SameOriginMiddleware,
+                settings=settings,
+                cookie_name=SESSION_COOKIE,
+                token_paths=("/unsubscribe",),
+            ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

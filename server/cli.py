@@ -1,4 +1,4 @@
-"""The ``gnrp`` command: serve | migrate | user create."""
+"""The ``gnrp`` command: serve | worker | migrate | demo | import | audit | digest | user."""
 
 from __future__ import annotations
 
@@ -41,6 +41,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("demo", help="seed sample rooms, users and initiatives (marked as sample)")
 
+    commands.add_parser(
+        "worker", help="run an arq worker: the digest cron and the digest jobs (needs REDIS_URL)"
+    )
+
+    digest = commands.add_parser("digest", help="e-mail digests")
+    digest_commands = digest.add_subparsers(dest="digest_command", required=True)
+    preview = digest_commands.add_parser(
+        "preview", help="print a user's next digest as text, without sending or marking it"
+    )
+    preview.add_argument("--user", required=True, metavar="EMAIL")
+
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     audit_commands.add_parser("verify", help="check the hash chain; names the first broken entry")
@@ -79,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         print(asyncio.run(_with_services(settings, seed_demo)))
         return 0
+    if args.command == "worker":
+        return _work(settings)
+    if args.command == "digest":
+        return asyncio.run(_preview_digest(settings, args.user))
     if args.command == "import":
         return asyncio.run(_import_initiatives(settings, args))
     if args.command == "audit":
@@ -132,6 +147,38 @@ async def _import_initiatives(settings: Settings, args: argparse.Namespace) -> i
         return 1
     print(f"imported {count} initiatives")
     return 0
+
+
+def _work(settings: Settings) -> int:
+    from workers.settings import build_worker
+
+    if not settings.redis_url:
+        print(
+            "the worker needs REDIS_URL; without Redis, `gnrp serve` sends the digests itself",
+            file=sys.stderr,
+        )
+        return 2
+    build_worker(settings).run()
+    return 0
+
+
+async def _preview_digest(settings: Settings, email: str) -> int:
+    from workers.digests import preview_digest
+
+    async def preview(services: Any) -> int:
+        found = await accounts.find_user_by_email(services, email)
+        if found is None or found.id is None:
+            print(f"no account with the e-mail {email}", file=sys.stderr)
+            return 1
+        text = await preview_digest(services, user_id=found.id, now=services.clock())
+        if text is None:
+            print(f"nothing new for {email}: no digest would be sent", file=sys.stderr)
+            return 0
+        print(text, end="")
+        return 0
+
+    result: int = await _with_services(settings, preview)
+    return result
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -82,6 +82,12 @@ class Settings:
     ws_queue_bytes: int = 1024 * 1024
     presence_ttl_seconds: int = 30
     live_sweep_seconds: float = 5.0
+    # Digests and the worker
+    digest_hour: int = 7  # UTC hour from which a day's (or a Monday's, weekly) digest is due
+    digest_every_seconds: int = 300  # how often the cron looks for due digests
+    worker_job_timeout: int = 300  # seconds; also how long a digest claim is held
+    worker_max_tries: int = 5
+    mail_retry_seconds: int = 60  # first wait after a temporary SMTP refusal; doubles each try
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +96,11 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.lower().startswith("https://")
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of Message-IDs: the site's own host name."""
+        return urlsplit(self.base_url).hostname or "localhost"
 
     @property
     def site_origin(self) -> str:
@@ -146,4 +157,9 @@ class Settings:
             ws_queue_bytes=_int(env, "WS_QUEUE_BYTES", cls.ws_queue_bytes),
             presence_ttl_seconds=_int(env, "PRESENCE_TTL_SECONDS", cls.presence_ttl_seconds),
             live_sweep_seconds=float(env.get("LIVE_SWEEP_SECONDS") or cls.live_sweep_seconds),
+            digest_hour=_int(env, "DIGEST_HOUR", cls.digest_hour),
+            digest_every_seconds=_int(env, "DIGEST_EVERY_SECONDS", cls.digest_every_seconds),
+            worker_job_timeout=_int(env, "WORKER_JOB_TIMEOUT", cls.worker_job_timeout),
+            worker_max_tries=_int(env, "WORKER_MAX_TRIES", cls.worker_max_tries),
+            mail_retry_seconds=_int(env, "MAIL_RETRY_SECONDS", cls.mail_retry_seconds),
         )

@@ -93,6 +93,8 @@ def settings(database_url: str) -> Settings:
         password_time_cost=1,
         password_memory_kib=1024,
         password_parallelism=1,
+        # No digest cron in the apps under test: the digest tests run it when they choose.
+        digest_every_seconds=0,
     )
 
 

@@ -53,16 +53,30 @@ class SameOriginMiddleware:
 
     A browser sends ``Origin`` with every cross-site POST; when it does not (older browsers, some
     same-origin navigations) ``Sec-Fetch-Site: same-origin`` is accepted instead. Bearer-token
-    requests are exempt: a browser never attaches those by itself.
+    requests are exempt: a browser never attaches those by itself. So are the ``token_paths``,
+    which act only on the signed token in their URL, never on the cookie (the one-click
+    unsubscribe, which mail providers POST from anywhere).
     """
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, cookie_name: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        cookie_name: str,
+        token_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.trusted = settings.trusted_origins
         self.cookie_name = cookie_name
+        self.token_paths = frozenset(token_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in UNSAFE_METHODS
+            and scope["path"] not in self.token_paths
+        ):
             headers = Headers(scope=scope)
             if not headers.get("authorization", "").lower().startswith("bearer "):
                 origin = headers.get("origin")

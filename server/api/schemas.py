@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.domain.accounts import DigestFrequency, Stakeholder
 from server.domain.content import Theme, ThreadKind
@@ -127,6 +127,19 @@ class VerificationBody(Strict):
 
 class SubscriptionBody(Strict):
     level: Literal["live", "digest", "mute"]
+
+
+class MarkReadBody(Strict):
+    """``{"ids": [1, 2]}`` or ``{"all": true}``: one or the other."""
+
+    ids: list[int] | None = Field(default=None, max_length=500)
+    all: bool = False
+
+    @model_validator(mode="after")
+    def one_of_ids_or_all(self) -> MarkReadBody:
+        if (self.ids is None) == (not self.all):
+            raise ValueError('send "ids" (a list of notification ids) or "all": true')
+        return self
 
 
 class PinBody(Strict):

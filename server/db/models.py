@@ -202,6 +202,8 @@ class Initiative(SQLModel, table=True):
     thread_id: int | None = Field(default=None, foreign_key="threads.id")
     # Title, summary and timeline notes, indexed for full-text search (server/db/search.py).
     search_text: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The end date followers were last told is near: "ending soon" is said once per date.
+    ending_notified_on: date | None = None
     created_by: int = Field(foreign_key="users.id")
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -268,3 +270,56 @@ class RegulatorRequest(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     reason: str = Field(default="", max_length=500)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Notification(SQLModel, table=True):
+    """Something a user is told about: in the app (``in_app``) and in their next e-mail digest.
+
+    What it points at is copied in (title, excerpt, url) so that lists and digests need no joins;
+    ``room_id`` is kept so that a room one can no longer read drops out of both."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+        Index("ix_notifications_user_id_digest_id", "user_id", "digest_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str = Field(max_length=16)  # mention, reply, answer_pinned, initiative, thread
+    reason: str = Field(default="", max_length=12)  # initiatives: created, updated, verified…
+    in_app: bool = True  # False when it comes from a digest-only follow
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    room_id: int | None = Field(default=None, foreign_key="rooms.id")
+    thread_id: int | None = None
+    message_id: int | None = None
+    initiative_id: int | None = None
+    country: str | None = Field(default=None, max_length=2)
+    title: str = Field(max_length=200)
+    excerpt: str = Field(default="", max_length=300)
+    url: str = Field(max_length=300)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    digest_id: int | None = Field(default=None, foreign_key="digests.id")
+
+
+class Digest(SQLModel, table=True):
+    """One user's e-mail digest for one period (``2026-12-03`` daily, ``2026-W49`` weekly).
+
+    The unique (user, period) row is the claim: whoever inserts it sends that period's digest, and
+    the notifications it carries are attached to it in the same transaction, so that a resend
+    after a crash carries the same ones under the same Message-ID."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("user_id", "period", name="uq_digests_user_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    period: str = Field(max_length=10)
+    status: str = Field(default="claimed", max_length=8)  # claimed, sent, empty, failed
+    message_id: str = Field(max_length=200)
+    attempts: int = 1
+    claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    lease_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    error: str = Field(default="", max_length=500)

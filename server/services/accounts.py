@@ -272,6 +272,11 @@ async def update_profile(
     return user
 
 
+async def find_user_by_email(services: Services, email: str) -> User | None:
+    async with services.read() as session:
+        return (await session.exec(select(User).where(User.email == email.strip().lower()))).first()
+
+
 async def count_users(services: Services) -> int:
     async with services.read() as session:
         result = await session.exec(select(func.count()).select_from(User))

@@ -30,6 +30,7 @@ from server.domain.streams import country_stream, room_stream
 from server.services.audit import record_action
 from server.services.context import Services, Transaction
 from server.services.countries import countries, known_country
+from server.services.notifications import notify_initiative
 from server.services.views import author_view, thread_view
 
 INITIATIVES_STREAM = "initiatives"
@@ -167,7 +168,14 @@ async def insert_initiative(
     initiative.thread_id = await _open_discussion(tx, initiative, author)
     tx.session.add(initiative)
     view = initiative_view(initiative)
-    await _emit(tx, initiative, "initiative.created", {"initiative": view})
+    await _emit(
+        tx,
+        initiative,
+        "initiative.created",
+        {"initiative": view},
+        actor_id=author.id,
+        reason="created",
+    )
     return view
 
 
@@ -198,9 +206,22 @@ async def _open_discussion(tx: Transaction, initiative: Initiative, author: User
     return thread.id
 
 
-async def _emit(tx: Transaction, initiative: Initiative, name: str, data: dict[str, Any]) -> None:
+async def _emit(
+    tx: Transaction,
+    initiative: Initiative,
+    name: str,
+    data: dict[str, Any],
+    *,
+    actor_id: int,
+    reason: str | None,
+) -> None:
+    """The events of a change to an initiative and, when ``reason`` is given, its notifications
+    to the country's followers."""
     await tx.emit(country_stream(initiative.country), name, data)  # type: ignore[arg-type]
     await tx.emit(INITIATIVES_STREAM, name, data)  # type: ignore[arg-type]
+    if reason is not None:
+        actor = await tx.session.get(User, actor_id)
+        await notify_initiative(tx, initiative=initiative, reason=reason, actor=actor)
 
 
 async def update_initiative(
@@ -249,7 +270,14 @@ async def update_initiative(
         )
         await _reindex(tx, initiative)
         view = initiative_view(initiative)
-        await _emit(tx, initiative, "initiative.updated", {"initiative": view})
+        await _emit(
+            tx,
+            initiative,
+            "initiative.updated",
+            {"initiative": view},
+            actor_id=viewer.user_id,
+            reason="updated",
+        )
     return view
 
 
@@ -299,7 +327,12 @@ async def add_entry(
         await _reindex(tx, initiative)
         view = initiative_view(initiative)
         await _emit(
-            tx, initiative, "initiative.updated", {"initiative": view, "entry": entry_view(entry)}
+            tx,
+            initiative,
+            "initiative.updated",
+            {"initiative": view, "entry": entry_view(entry)},
+            actor_id=viewer.user_id,
+            reason="updated",
         )
     return {"initiative": view, "entry": entry_view(entry)}
 
@@ -331,7 +364,15 @@ async def set_verification(
             data={"from": before, "to": state},
         )
         view = initiative_view(initiative)
-        await _emit(tx, initiative, "initiative.verification", {"initiative": view})
+        changed = state != before and state in ("verified", "disputed")
+        await _emit(
+            tx,
+            initiative,
+            "initiative.verification",
+            {"initiative": view},
+            actor_id=viewer.user_id,
+            reason=state if changed else None,
+        )
     return view
 
 

@@ -13,6 +13,7 @@ from server.domain.permissions import Viewer, can_moderate, can_read_room
 from server.domain.streams import room_stream
 from server.services.audit import record_action
 from server.services.context import Services, Transaction
+from server.services.notifications import notify_answer_pinned
 from server.services.threads import readable_thread
 from server.services.views import message_view, thread_view
 
@@ -66,6 +67,11 @@ async def pin_answer(
             "thread.answer_pinned",
             {"thread": view, "message": message_view(message, author)},
         )
+        if replaced != message_id:
+            await notify_answer_pinned(
+                tx, thread=thread, room=room, message=message, author=author,
+                moderator_id=moderator.user_id,
+            )  # fmt: skip
     return {"thread": view, "message": message_view(message, author)}
 
 

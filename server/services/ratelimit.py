@@ -106,7 +106,7 @@ class RedisRateLimiter:
 
     async def _now(self) -> float:
         seconds, micros = await self._redis.time()
-        return float(seconds) + micros / 1e6
+        return float(seconds) + float(micros) / 1e6
 
     async def take(self, key: str, *, limit: int, window: float) -> int:
         try:

@@ -27,6 +27,7 @@ from server.domain.permissions import (
 from server.domain.streams import country_stream, room_stream
 from server.services.context import Services, Transaction
 from server.services.events import stream_head
+from server.services.notifications import notify_new_message, notify_new_thread
 from server.services.rooms import load_room
 from server.services.views import message_view, thread_view
 
@@ -126,6 +127,7 @@ async def create_thread(
         if room.visibility == "public":
             for code in countries:
                 await tx.emit(country_stream(code), "thread.created", data)
+        await notify_new_thread(tx, thread=thread, room=room, message=message, author=author)
     await _count(services, limit_key, 3600)
     return view, Posted(message_view(message, author), message.seq, created=True)
 
@@ -210,6 +212,7 @@ async def post_message(
                 {"message": message_view(message, author)},
             )
             tx.session.add(message)
+            await notify_new_message(tx, thread=thread, room=room, message=message, author=author)
     except IntegrityError:
         # The same client_id was posted concurrently, and the other request won: answer with it.
         assert viewer is not None and client_id is not None

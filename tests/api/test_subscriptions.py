@@ -29,7 +29,8 @@ async def test_follow_change_level_and_unfollow(
     ]  # fmt: skip
     assert (await member.delete("/api/subscriptions/room:crisis")).status_code == 204
     assert (await member.delete("/api/subscriptions/room:crisis")).status_code == 404
-    assert await count(services, Subscription) == 2
+    # The member's two follows, and the moderator's follow of the thread they started.
+    assert await count(services, Subscription) == 3
 
 
 async def test_what_cannot_be_followed_stores_nothing(
@@ -49,4 +50,6 @@ async def test_what_cannot_be_followed_stores_nothing(
     assert bad_level.status_code == 400 and "level" in bad_level.json()["error"]["fields"]
     anonymous = await new_client()
     assert (await anonymous.get("/api/subscriptions")).status_code == 401
-    assert await count(services, Subscription) == 0
+    # Only the moderator's follow of the thread they started: nothing of the member's.
+    assert await count(services, Subscription) == 1
+    assert (await member.get("/api/subscriptions")).json()["subscriptions"] == []
