@@ -18,6 +18,7 @@ from arq import Retry
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from server.domain.digest import digest_subject, group_items, unsubscribe_token
+from server.domain.notifications import notification_label
 from server.services import digests
 from server.services.context import Services
 from server.services.digests import Claim, DigestContent
@@ -25,21 +26,6 @@ from server.services.notifications import notify_ending_initiatives
 from workers.mail import Mailer, PermanentMailError, TemporaryMailError
 
 log = logging.getLogger("gnrp.digests")
-
-KINDS = {
-    "mention": "Mention",
-    "reply": "Reply",
-    "answer_pinned": "Answer pinned",
-    "thread": "New thread",
-    "initiative": "Measure",
-}
-REASONS = {
-    "created": "new",
-    "updated": "updated",
-    "verified": "verified",
-    "disputed": "disputed",
-    "ending": "ending soon",
-}
 
 
 class DigestQueue(Protocol):
@@ -134,6 +120,8 @@ def _templates() -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,  # a line holding only a block tag leaves no line behind
+        lstrip_blocks=True,
     )
 
 
@@ -147,8 +135,7 @@ def render_digest(content: DigestContent, *, base_url: str, unsubscribe_url: str
         "countries": countries,
         "rooms": rooms,
         "ending": content.ending,
-        "kinds": KINDS,
-        "reasons": REASONS,
+        "label": notification_label,
         "base_url": base_url,
         "unsubscribe_url": unsubscribe_url,
     }

@@ -10,12 +10,12 @@ from server.api.auth import require_principal
 from server.api.parsing import query_int, read_body
 from server.api.responses import JSONResponse
 from server.api.schemas import MarkReadBody
-from server.services import notifications
+from server.services import inbox
 
 
 async def list_notifications(request: Request) -> Response:
     principal = await require_principal(request)
-    page = await notifications.list_notifications(
+    page = await inbox.list_notifications(
         request.state.services,
         viewer=principal.viewer,
         cursor=request.query_params.get("cursor"),
@@ -28,7 +28,7 @@ async def list_notifications(request: Request) -> Response:
 async def mark_read(request: Request) -> Response:
     principal = await require_principal(request)
     body = await read_body(request, MarkReadBody)
-    marked = await notifications.mark_read(
+    marked = await inbox.mark_read(
         request.state.services, viewer=principal.viewer, ids=None if body.all else body.ids
     )
     return JSONResponse(marked)

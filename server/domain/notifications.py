@@ -21,6 +21,26 @@ MAX_MENTIONS = 50  # a message naming more people than this notifies the first 5
 _MENTION = re.compile(r"(?<![\w@.+-])@([a-z0-9][a-z0-9_.-]{1,29})", re.IGNORECASE)
 
 
+# What each notification is, by kind (and reason, for initiatives): one wording for the pages,
+# the page script (which gets them from the page) and the e-mail digests.
+LABELS = {
+    "mention": "Mention",
+    "reply": "Reply",
+    "thread": "New thread",
+    "answer_pinned": "Answer pinned",
+    "initiative": "Measure",
+    "initiative.created": "New measure",
+    "initiative.updated": "Measure updated",
+    "initiative.verified": "Measure verified",
+    "initiative.disputed": "Measure disputed",
+    "initiative.ending": "Measure ending soon",
+}
+
+
+def notification_label(kind: str, reason: str | None) -> str:
+    return LABELS.get(f"{kind}.{reason}") or LABELS.get(kind, kind)
+
+
 def mentioned_handles(body: str) -> list[str]:
     """The handles @-mentioned in a Markdown body, in order, once each. Code spans and code
     blocks are not read: ``@admin`` in a pasted config file mentions nobody."""

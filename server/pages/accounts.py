@@ -16,8 +16,9 @@ from server.api.auth import (
 )
 from server.domain.accounts import Stakeholder
 from server.domain.errors import DomainError, RateLimited, Unauthorized
+from server.domain.permissions import Viewer
 from server.pages.rendering import html_errors, pages_of, read_form, safe_next
-from server.services import accounts
+from server.services import accounts, subscriptions
 from server.services.context import Services
 from server.services.views import token_view
 
@@ -139,7 +140,16 @@ async def settings(request: Request) -> Response:
         request.scope.pop("gnrp.principal", None)  # show the profile as now saved
     tokens = await accounts.list_tokens(services, user_id=principal.user.id)
     context["tokens"] = [token_view(token) for token in tokens]
+    context |= await _following(services, principal.viewer)
     return await pages_of(request).render(request, "settings.html", context, status=status)
+
+
+async def _following(services: Services, viewer: Viewer) -> dict[str, object]:
+    """The settings page's follows, and the hour digests are due from."""
+    return {
+        "follows": await subscriptions.named_subscriptions_of(services, viewer=viewer),
+        "digest_hour": services.settings.digest_hour,
+    }
 
 
 def _digest(value: str | None) -> str | None:
@@ -160,11 +170,13 @@ async def create_token(request: Request) -> Response:
         services, user_id=principal.user.id, name=form.get("name", "")
     )
     tokens = await accounts.list_tokens(services, user_id=principal.user.id)
-    return await pages_of(request).render(
-        request,
-        "settings.html",
-        {"nav": "settings", "new_secret": secret, "tokens": [token_view(t) for t in tokens]},
-    )
+    context = {
+        "nav": "settings",
+        "new_secret": secret,
+        "tokens": [token_view(t) for t in tokens],
+        **await _following(services, principal.viewer),
+    }
+    return await pages_of(request).render(request, "settings.html", context)
 
 
 @html_errors

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from server.api.auth import require_principal
 from server.api.initiatives import filters_of
 from server.domain.content import THEMES
 from server.domain.countries import REGIONS
@@ -14,8 +13,9 @@ from server.domain.errors import DomainError, NotFound
 from server.domain.initiatives import STATUSES, VERIFICATIONS
 from server.domain.streams import country_stream
 from server.pages.charts import bar_chart
+from server.pages.notifications import follow_level
 from server.pages.rendering import html_errors, pages_of
-from server.services import initiatives, subscriptions
+from server.services import initiatives
 from server.services.countries import countries
 from server.services.events import stream_head
 
@@ -76,23 +76,18 @@ async def country_page(request: Request) -> Response:
     return await pages_of(request).render(
         request,
         "country.html",
-        {"nav": "initiatives", "country": country, "initiatives": rows, "head": head},
+        {
+            "nav": "initiatives",
+            "country": country,
+            "initiatives": rows,
+            "head": head,
+            "follow_level": await follow_level(request, country_stream(country.code)),
+        },
     )
-
-
-@html_errors
-async def follow_country(request: Request) -> Response:
-    principal = await require_principal(request)
-    code = request.path_params["cc"].upper()
-    await subscriptions.follow(
-        request.state.services, viewer=principal.viewer, target=country_stream(code), level="live"
-    )
-    return RedirectResponse(f"/countries/{code}", status_code=303)
 
 
 routes = [
     Route("/initiatives", initiative_list, methods=["GET"]),
     Route("/initiatives/{id:int}", initiative_page, methods=["GET"]),
     Route("/countries/{cc}", country_page, methods=["GET"]),
-    Route("/countries/{cc}/follow", follow_country, methods=["POST"]),
 ]

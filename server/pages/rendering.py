@@ -16,6 +16,10 @@ from starlette.templating import Jinja2Templates
 
 from server.api.auth import current_principal
 from server.domain.errors import DomainError, NotFound, RateLimited, TooLarge, Unauthorized
+from server.domain.permissions import Viewer
+from server.domain.streams import user_stream
+from server.services.events import stream_head
+from server.services.inbox import unread_count
 from server.services.views import me_view
 
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "web"
@@ -47,7 +51,19 @@ class Pages:
         principal = await current_principal(request)
         me = me_view(principal.user) if principal else None
         full = {"me": me, "language": me["language"] if me else "en", **context}
+        if principal is not None and "unread" not in full:  # a page may read them itself
+            full |= await _unread(request, principal.viewer)
         return self.templates.TemplateResponse(request, template, full, status_code=status)
+
+
+async def _unread(request: Request, viewer: Viewer) -> dict[str, int]:
+    """The header's unread count, and the head of the viewer's stream for the live badge to
+    follow from. The head is read first: a notification landing in between is then both
+    counted and replayed (the badge takes the count an event carries), never missed."""
+    services = request.state.services
+    async with services.read() as session:
+        head = await stream_head(session, stream=user_stream(viewer.user_id))
+    return {"unread": await unread_count(services, viewer=viewer), "user_head": head}
 
 
 def pages_of(request: Request) -> Pages:

@@ -8,6 +8,8 @@ from starlette.routing import Route
 
 from server.api.auth import current_viewer
 from server.domain.errors import DomainError
+from server.domain.streams import room_stream
+from server.pages.notifications import follow_level
 from server.pages.rendering import html_errors, pages_of, read_form
 from server.services import rooms, threads
 from server.services.views import room_view
@@ -42,6 +44,7 @@ async def room(request: Request) -> Response:
         "threads": page.threads,
         "head": page.head,
         "cursor": page.cursor,
+        "follow_level": await follow_level(request, room_stream(page.room.slug)),
     }
     return await pages_of(request).render(request, "room.html", context)
 
@@ -91,6 +94,7 @@ async def thread(request: Request) -> Response:
         "cursor": snapshot["cursor"],
         "error": request.query_params.get("error"),
         "flag_reasons": ("spam", "off-topic", "inappropriate", "misinformation", "other"),
+        "follow_level": await follow_level(request, f"thread:{snapshot['thread']['id']}"),
     }
     return await pages_of(request).render(request, "thread.html", context)
 

@@ -14,12 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.db.engine import SessionFactory
 from server.domain.events import EventName
-from server.services.events import append_event
+from server.services.events import append_event, append_events_to_streams
 from server.services.passwords import PasswordHasher
 from server.services.ratelimit import RateLimiter
 from server.settings import Settings
 
 Clock = Callable[[], datetime]
+_BATCH = 1000  # streams per statement: 5 parameters each, well under 32,766
 Outgoing = tuple[str, bytes]  # (stream, payload): what goes on the bus once committed
 Publisher = Callable[[Sequence[Outgoing]], Awaitable[None]]
 
@@ -80,6 +81,14 @@ class Transaction:
         )
         self.outbox.append((stream, orjson.dumps(envelope.model_dump())))
         return envelope.seq
+
+    async def emit_to_each(self, events: list[tuple[str, EventName, dict[str, Any]]]) -> None:
+        """Like ``emit`` for one event on each of many distinct streams, batched (in chunks that
+        stay under the databases' limits on bound parameters)."""
+        for start in range(0, len(events), _BATCH):
+            chunk = events[start : start + _BATCH]
+            for envelope in await append_events_to_streams(self.session, events=chunk, at=self.now):
+                self.outbox.append((envelope.stream, orjson.dumps(envelope.model_dump())))
 
     def signal(self, stream: str, payload: dict[str, Any]) -> None:
         """Publish a signal that is not an event (a revoked session, say) once committed."""

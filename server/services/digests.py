@@ -100,16 +100,18 @@ async def due_digests(services: Services, *, now: datetime) -> list[DueDigest]:
                 )
             ).all()
             due += [DueDigest(user_id, period) for user_id in ids if user_id is not None]
-            stale = (
-                await session.exec(
-                    select(Digest.user_id).where(
-                        Digest.period == period,
-                        Digest.status == "claimed",
-                        col(Digest.lease_until) <= now,
-                    )
+        # Claimed by an attempt that died and whose job is gone too (the embedded scheduler
+        # keeps its queue in memory): sent, or resent, now. Any recent period, not only this one.
+        stale = (
+            await session.exec(
+                select(Digest.user_id, Digest.period).where(
+                    Digest.status == "claimed",
+                    col(Digest.lease_until) <= now,
+                    col(Digest.claimed_at) >= now - LOOKBACK,
                 )
-            ).all()
-            due += [DueDigest(user_id, period) for user_id in stale]
+            )
+        ).all()
+        due += [DueDigest(user_id, period) for user_id, period in stale]
     return due
 
 

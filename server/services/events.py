@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
@@ -36,6 +37,46 @@ async def append_event(
     session.add(Event(stream=stream, seq=seq, name=name, data=data, created_at=at))
     await session.flush()
     return Envelope(stream=stream, seq=seq, name=name, data=data, at=format_time(at))
+
+
+async def append_events_to_streams(
+    session: AsyncSession, *, events: list[tuple[str, EventName, dict[str, Any]]], at: datetime
+) -> list[Envelope]:
+    """One event on each of many distinct streams (a notification to each of a thousand
+    followers, say) in a fixed number of statements. The head rows are locked in stream order,
+    so two such writers never deadlock on each other."""
+    if not events:
+        return []
+    streams = [stream for stream, _name, _data in events]
+    if len(set(streams)) != len(streams):
+        raise ValueError("one event per stream")
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # executemany: compiled once, however many rows (a VALUES list compiles each row).
+    heads = [{"stream": stream, "seq": 0} for stream in streams]
+    await session.exec(insert(StreamHead).on_conflict_do_nothing(), params=heads)
+    await session.exec(
+        select(StreamHead.stream)
+        .where(col(StreamHead.stream).in_(streams))
+        .order_by(col(StreamHead.stream))
+        .with_for_update()
+    )
+    result = await session.exec(
+        update(StreamHead)
+        .where(col(StreamHead.stream).in_(streams))
+        .values(seq=col(StreamHead.seq) + 1)
+        .returning(col(StreamHead.stream), col(StreamHead.seq))
+    )
+    seqs = {stream: int(seq) for stream, seq in result.all()}
+    rows = [
+        {"stream": stream, "seq": seqs[stream], "name": name, "data": data, "created_at": at}
+        for stream, name, data in events
+    ]
+    await session.exec(sa_insert(Event), params=rows)
+    return [
+        Envelope(stream=stream, seq=seqs[stream], name=name, data=data, at=format_time(at))
+        for stream, name, data in events
+    ]
 
 
 async def next_seq(session: AsyncSession, *, stream: str) -> int:

@@ -16,6 +16,7 @@ from server.domain.streams import room_stream
 from server.services.audit import record_action
 from server.services.context import Services
 from server.services.moderation import require_moderator, set_hidden
+from server.services.notifications import excerpt_follows_hiding
 from server.services.views import message_view
 
 FlagReason = Literal["spam", "off-topic", "inappropriate", "misinformation", "other"]
@@ -72,6 +73,7 @@ async def flag_message(
             if len(set(open_flags)) >= services.settings.flags_to_hide and not message.hidden:
                 message.hidden, message.hidden_reason = True, AUTO_HIDE_REASON
                 tx.session.add(message)
+                await excerpt_follows_hiding(tx, message=message)
                 await record_action(
                     tx, actor=None, action="message.hide", target_type="message",
                     target_id=message_id, reason=AUTO_HIDE_REASON,

@@ -13,7 +13,7 @@ from server.domain.permissions import Viewer, can_moderate, can_read_room
 from server.domain.streams import room_stream
 from server.services.audit import record_action
 from server.services.context import Services, Transaction
-from server.services.notifications import notify_answer_pinned
+from server.services.notifications import excerpt_follows_hiding, notify_answer_pinned
 from server.services.threads import readable_thread
 from server.services.views import message_view, thread_view
 
@@ -122,6 +122,7 @@ async def set_hidden(
         message.hidden_reason = reason if hidden else None
         message.hidden_by = moderator.user_id if hidden else None
         tx.session.add(message)
+        await excerpt_follows_hiding(tx, message=message)
         if hidden and thread.pinned_message_id == message_id:
             await _unpin(tx, moderator, thread, room)  # only a visible message is an answer
         await record_action(

@@ -1,35 +1,32 @@
-"""Notifications: made inside the transaction of the change that causes them, pushed live on
-``user:<id>`` once it commits, listed and marked read over HTTP."""
+"""Making notifications: inside the transaction of the change that causes them, for whoever
+follows it (or is mentioned) and may read it, pushed live on ``user:<id>`` once it commits.
+Reading them is server/services/inbox.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import and_, col, or_, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from server.db.models import Initiative, Message, Notification, Room, Subscription, Thread, User
-from server.domain.cursor import decode_cursor, encode_cursor
-from server.domain.errors import invalid_field
-from server.domain.events import format_time
 from server.domain.notifications import (
     ENDING_WITHIN_DAYS,
     excerpt,
     mentioned_handles,
     most_specific_level,
 )
-from server.domain.permissions import ROLES, Viewer, can_read_room
+from server.domain.permissions import Viewer, can_read_room
 from server.domain.streams import user_stream
 from server.services.context import Services, Transaction
+from server.services.inbox import notification_view, unread_counts
 from server.services.views import author_view
 
-MAX_MARK_IDS = 500
-_REGULATOR_ROLES = ROLES[ROLES.index("regulator") :]
+HIDDEN_EXCERPT = "Hidden by a moderator."
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +53,6 @@ class Follower:
     digest: str
     disabled: bool
     levels: dict[str, str]  # target -> level, for the targets asked about
-
-
-# --- Making notifications (called inside the causing transaction) ---
 
 
 async def notify_new_thread(
@@ -231,6 +225,17 @@ async def notify_ending_initiatives(services: Services) -> int:
     return announced
 
 
+async def excerpt_follows_hiding(tx: Transaction, *, message: Message) -> None:
+    """A hidden message's words leave the notices (and unsent digests) that quote it; they come
+    back when it is restored."""
+    shown = HIDDEN_EXCERPT if message.hidden else excerpt(message.body)
+    await tx.session.exec(
+        update(Notification)
+        .where(col(Notification.message_id) == message.id)
+        .values(excerpt=shown[:300])
+    )
+
+
 async def follow_on_post(tx: Transaction, *, user_id: int, thread_id: int) -> None:
     """Taking part follows the thread, unless the user has already chosen a level for it."""
     dialect = tx.session.bind.dialect.name if tx.session.bind is not None else "sqlite"
@@ -248,12 +253,29 @@ async def follow_on_post(tx: Transaction, *, user_id: int, thread_id: int) -> No
     )
 
 
+async def notify_mentions_added(
+    tx: Transaction, *, thread: Thread, room: Room, message: Message, author: User, before: str
+) -> None:
+    """An edit that adds an @-mention tells the newly mentioned, and only them."""
+    await _notify_mentions(
+        tx, thread=thread, room=room, message=message, author=author,
+        told=set(mentioned_handles(before)),
+    )  # fmt: skip
+
+
 async def _notify_mentions(
-    tx: Transaction, *, thread: Thread, room: Room, message: Message, author: User
+    tx: Transaction,
+    *,
+    thread: Thread,
+    room: Room,
+    message: Message,
+    author: User,
+    told: set[str] | None = None,
 ) -> set[int]:
-    """Notify the @-mentioned users who can read the room and have not muted it or the thread.
-    Returns everyone mentioned (notified or not), so they get no second notice of one message."""
-    handles = mentioned_handles(message.body)
+    """Notify the @-mentioned users who can read the room and have not muted it or the thread
+    (leaving out the handles already ``told``). Returns everyone mentioned (notified or not), so
+    that they get no second notice of one message."""
+    handles = [h for h in mentioned_handles(message.body) if h not in (told or set())]
     if not handles:
         return set()
     users = (
@@ -364,131 +386,18 @@ async def _deliver(
     live = [row for row in rows if row.in_app]
     if not live:
         return
-    counts = await _unread_counts(tx.session, user_ids=[row.user_id for row in live])
+    counts = await unread_counts(tx.session, user_ids=[row.user_id for row in live])
     actor = author_view(notice.actor) if notice.actor else None
-    for row in live:
-        await tx.emit(
-            user_stream(row.user_id),
-            "notification.created",
-            {"notification": notification_view(row, actor), "unread": counts.get(row.user_id, 0)},
-        )
-
-
-# --- Reading and marking read ---
-
-
-def notification_view(row: Notification, actor: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "reason": row.reason or None,
-        "title": row.title,
-        "excerpt": row.excerpt,
-        "url": row.url,
-        "actor": actor,
-        "country": row.country,
-        "thread_id": row.thread_id,
-        "message_id": row.message_id,
-        "initiative_id": row.initiative_id,
-        "created_at": format_time(row.created_at),
-        "read": row.read_at is not None,
-    }
-
-
-def _shown_in_app() -> ColumnElement[bool]:
-    """In the app, readable now: a notice from a room the user can no longer read drops out.
-    Needs ``notifications`` outer-joined to ``rooms`` and joined to the recipient in ``users``."""
-    return and_(
-        col(Notification.in_app),
-        or_(
-            col(Notification.room_id).is_(None),
-            col(Room.visibility) == "public",
-            col(Room.visibility) == "members",
-            and_(col(Room.visibility) == "regulators", col(User.role).in_(_REGULATOR_ROLES)),
-        ),
-    )
-
-
-async def _unread_counts(session: AsyncSession, *, user_ids: Sequence[int]) -> dict[int, int]:
-    rows = (
-        await session.exec(
-            select(Notification.user_id, func.count())
-            .select_from(Notification)
-            .join(User, col(User.id) == col(Notification.user_id))
-            .outerjoin(Room, col(Room.id) == col(Notification.room_id))
-            .where(
-                col(Notification.user_id).in_(user_ids),
-                col(Notification.read_at).is_(None),
-                _shown_in_app(),
+    await tx.emit_to_each(
+        [
+            (
+                user_stream(row.user_id),
+                "notification.created",
+                {
+                    "notification": notification_view(row, actor),
+                    "unread": counts.get(row.user_id, 0),
+                },
             )
-            .group_by(col(Notification.user_id))
-        )
-    ).all()
-    return {user_id: count for user_id, count in rows}
-
-
-async def unread_count(services: Services, *, viewer: Viewer) -> int:
-    async with services.read() as session:
-        counts = await _unread_counts(session, user_ids=[viewer.user_id])
-    return counts.get(viewer.user_id, 0)
-
-
-async def list_notifications(
-    services: Services, *, viewer: Viewer, cursor: str | None, limit: int, unread_only: bool
-) -> dict[str, Any]:
-    """The viewer's in-app notifications, newest first, with the unread count."""
-    query = (
-        select(Notification, User)
-        .join(User, col(User.id) == col(Notification.user_id))
-        .outerjoin(Room, col(Room.id) == col(Notification.room_id))
-        .where(col(Notification.user_id) == viewer.user_id, _shown_in_app())
+            for row in live
+        ]
     )
-    if unread_only:
-        query = query.where(col(Notification.read_at).is_(None))
-    if cursor:
-        before = decode_cursor(services.settings.secret_key, cursor).get("before")
-        if not isinstance(before, int):
-            raise invalid_field("cursor", "is not a cursor this server issued")
-        query = query.where(col(Notification.id) < before)
-    async with services.read() as session:
-        rows = (
-            await session.exec(query.order_by(col(Notification.id).desc()).limit(limit + 1))
-        ).all()
-        actor_ids = {n.actor_id for n, _ in rows if n.actor_id is not None}
-        actors = {
-            user.id: author_view(user)
-            for user in (await session.exec(select(User).where(col(User.id).in_(actor_ids)))).all()
-        }
-        counts = await _unread_counts(session, user_ids=[viewer.user_id])
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(services.settings.secret_key, {"before": rows[-1][0].id})
-    return {
-        "notifications": [
-            notification_view(n, actors.get(n.actor_id) if n.actor_id else None) for n, _ in rows
-        ],
-        "unread": counts.get(viewer.user_id, 0),
-        "cursor": next_cursor,
-    }
-
-
-async def mark_read(services: Services, *, viewer: Viewer, ids: list[int] | None) -> dict[str, int]:
-    """Mark the viewer's notifications read: those of ``ids`` (others' ids are ignored, as if
-    they did not exist), or all of them when ``ids`` is None."""
-    if ids is not None and len(ids) > MAX_MARK_IDS:
-        raise invalid_field("ids", f"at most {MAX_MARK_IDS} at a time")
-    async with services.write() as tx:
-        statement = (
-            update(Notification)
-            .where(
-                col(Notification.user_id) == viewer.user_id,
-                col(Notification.read_at).is_(None),
-            )
-            .values(read_at=tx.now)
-        )
-        if ids is not None:
-            statement = statement.where(col(Notification.id).in_(ids))
-        result = await tx.session.exec(statement)
-        counts = await _unread_counts(tx.session, user_ids=[viewer.user_id])
-    return {"marked": result.rowcount, "unread": counts.get(viewer.user_id, 0)}

@@ -7,11 +7,12 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 
-from server.db.models import Subscription
+from server.db.models import Room, Subscription, Thread
 from server.domain.errors import NotFound
 from server.domain.events import format_time
-from server.domain.permissions import Viewer
+from server.domain.permissions import Viewer, can_read_room
 from server.services.context import Services
+from server.services.countries import countries
 from server.services.streams import check_stream_readable
 from server.services.threads import readable_thread
 
@@ -90,3 +91,54 @@ async def subscriptions_of(services: Services, *, viewer: Viewer) -> list[dict[s
             )
         ).all()
     return [subscription_view(row) for row in rows]
+
+
+async def level_of(services: Services, *, viewer: Viewer, target: str) -> str | None:
+    async with services.read() as session:
+        return (
+            await session.exec(
+                select(Subscription.level).where(
+                    Subscription.user_id == viewer.user_id, Subscription.target == target
+                )
+            )
+        ).first()
+
+
+async def named_subscriptions_of(services: Services, *, viewer: Viewer) -> list[dict[str, Any]]:
+    """The viewer's follows, each with a name and a link, for the settings page. A room or
+    thread the viewer can no longer read keeps its row but not its title."""
+    rows = await subscriptions_of(services, viewer=viewer)
+    keys = [row["target"].partition(":")[::2] for row in rows]
+    thread_ids = [int(key) for kind, key in keys if kind == "thread" and key.isdigit()]
+    slugs = [key for kind, key in keys if kind == "room"]
+    named: dict[str, str] = {}
+    async with services.read() as session:
+        if thread_ids:
+            found = await session.exec(
+                select(Thread.id, Thread.title, Room.visibility)
+                .join(Room, col(Room.id) == col(Thread.room_id))
+                .where(col(Thread.id).in_(thread_ids))
+            )
+            for thread_id, title, visibility in found.all():
+                if can_read_room(viewer, visibility):
+                    named[f"thread:{thread_id}"] = title
+        if slugs:
+            found_rooms = await session.exec(
+                select(Room.slug, Room.title, Room.visibility).where(col(Room.slug).in_(slugs))
+            )
+            for slug, title, visibility in found_rooms.all():
+                if can_read_room(viewer, visibility):
+                    named[f"room:{slug}"] = title
+    known = countries()
+    follows = []
+    for row in rows:
+        kind, _, key = row["target"].partition(":")
+        if kind == "country":
+            country = known.get(key)
+            name, url = (country.name if country else key), f"/countries/{key}"
+        elif kind == "room":
+            name, url = named.get(row["target"], "A room you cannot read now"), f"/rooms/{key}"
+        else:
+            name, url = named.get(row["target"], "A thread you cannot read now"), f"/threads/{key}"
+        follows.append({**row, "kind": kind, "name": name, "url": url})
+    return follows

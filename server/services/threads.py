@@ -27,7 +27,11 @@ from server.domain.permissions import (
 from server.domain.streams import country_stream, room_stream
 from server.services.context import Services, Transaction
 from server.services.events import stream_head
-from server.services.notifications import notify_new_message, notify_new_thread
+from server.services.notifications import (
+    notify_mentions_added,
+    notify_new_message,
+    notify_new_thread,
+)
 from server.services.rooms import load_room
 from server.services.views import message_view, thread_view
 
@@ -239,7 +243,7 @@ async def edit_message(
         ).first()
         if found is None or not can_read_room(viewer, found[2].visibility):
             raise NotFound("no such message")
-        message, _thread, room = found
+        message, thread, room = found
         if viewer is None:
             raise Unauthorized("sign in to edit")
         if not can_edit_message(viewer, message.author_id):
@@ -258,12 +262,16 @@ async def edit_message(
                 replaced_by=viewer.user_id,
             )
         )
+        before = message.body
         message.body = body
         message.html = render_markdown(body)
         message.edited_at = tx.now
         tx.session.add(message)
         view = message_view(message, author)
         await tx.emit(room_stream(room.slug), "message.edited", {"message": view})
+        await notify_mentions_added(
+            tx, thread=thread, room=room, message=message, author=author, before=before
+        )
     return view
 
 

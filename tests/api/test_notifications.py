@@ -10,7 +10,7 @@ import httpx
 import orjson
 from sqlmodel import col, select, update
 
-from server.db.models import Initiative, Notification, User
+from server.db.models import Initiative, Message, Notification, User
 from server.services.context import Outgoing, Services
 from server.services.notifications import notify_ending_initiatives
 from tests.api.test_initiatives import MEASURE
@@ -299,3 +299,49 @@ async def test_a_room_one_can_no_longer_read_drops_out_of_the_list(
         "unread": 0,
         "cursor": None,
     }
+
+
+async def test_an_edit_that_adds_a_mention_tells_only_the_newly_mentioned(
+    new_client: ClientFactory, services: Services
+) -> None:
+    moderator_client, first_client, second_client = [await new_client() for _ in range(3)]
+    await signed_in(moderator_client, services, role="moderator")
+    first = await signed_in(first_client, services)
+    second = await signed_in(second_client, services)
+    await make_room(moderator_client, slug="crisis")
+    thread = await make_thread(moderator_client, slug="crisis", body=f"Hi @{first.handle}")
+    async with services.read() as session:
+        [message_id] = (
+            await session.exec(select(Message.id).where(Message.thread_id == thread["id"]))
+        ).all()
+    edited = await moderator_client.patch(
+        f"/api/messages/{message_id}", json={"body": f"Hi @{first.handle} and @{second.handle}"}
+    )
+    assert edited.status_code == 200
+    assert [r.kind for r in await _rows(services, first.id)] == ["mention"]
+    assert [r.kind for r in await _rows(services, second.id)] == ["mention"]
+
+
+async def test_hiding_a_message_takes_its_words_out_of_notifications_until_restored(
+    new_client: ClientFactory, services: Services
+) -> None:
+    moderator_client, reader_client = [await new_client() for _ in range(2)]
+    await signed_in(moderator_client, services, role="moderator")
+    reader = await signed_in(reader_client, services)
+    await make_room(moderator_client, slug="crisis")
+    thread = await make_thread(moderator_client, slug="crisis", body=f"@{reader.handle} rude words")
+    async with services.read() as session:
+        [message_id] = (
+            await session.exec(select(Message.id).where(Message.thread_id == thread["id"]))
+        ).all()
+
+    async def excerpt() -> str:
+        listed = (await _notifications(reader_client))["notifications"]
+        return str(listed[0]["excerpt"])
+
+    assert await excerpt() == f"@{reader.handle} rude words"
+    hidden = await moderator_client.post(f"/api/messages/{message_id}/hide", json={"reason": "r"})
+    assert hidden.status_code == 200
+    assert await excerpt() == "Hidden by a moderator."
+    await moderator_client.post(f"/api/messages/{message_id}/restore", json={"reason": "ok"})
+    assert await excerpt() == f"@{reader.handle} rude words"

@@ -160,3 +160,26 @@ async def test_a_second_writer_waits_for_the_first_to_commit(services: Services)
     assert not done, "the second writer got a seq while the first held the head"
     release_first.set()
     assert (await first_task, await second_task) == (1, 2)
+
+
+async def test_one_event_on_each_of_many_streams_continues_each_streams_seqs(
+    services: Services,
+) -> None:
+    async with services.write() as tx:
+        await tx.emit("user:1", "notification.created", {"n": 0})
+    streams = [f"user:{n}" for n in range(1, 1502)]  # more than one batch of 1,000
+    async with services.write() as tx:
+        await tx.emit_to_each([(s, "notification.created", {"n": 1}) for s in streams])
+        published = list(tx.outbox)
+    async with services.read() as session:
+        seqs = dict(
+            (await session.exec(select(Event.stream, Event.seq).where(Event.seq == 2))).all()
+        )
+    assert seqs == {"user:1": 2}
+    assert await count(services, Event) == 1502
+    assert [orjson.loads(p)["seq"] for _s, p in published[:2]] == [2, 1]
+    assert len(published) == 1501
+    with pytest.raises(ValueError, match="one event per stream"):
+        async with services.write() as tx:
+            await tx.emit_to_each([("user:9", "notification.created", {})] * 2)
+    assert await count(services, Event) == 1502

@@ -4,7 +4,10 @@ runs under arq in tests/workers/test_worker.py."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -98,7 +101,7 @@ async def test_two_followers_three_events_one_email_each_then_none(
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "== Kenya ==" in text
-        for reason in ("(new)", "(updated)", "(verified)"):
+        for reason in ("(New measure)", "(Measure updated)", "(Measure verified)"):
             assert f"{initiative['title']} {reason}" in text
         assert f"http://gnrp.test/initiatives/{initiative['id']}" in text
         assert f'href="http://gnrp.test/initiatives/{initiative["id"]}"' in html
@@ -392,3 +395,33 @@ async def test_digests_are_only_for_those_who_want_them(
     assert outcome == "off" and smtp.sink.messages == []
     async with services.read() as session:
         assert (await session.exec(select(Digest).where(col(Digest.user_id) == off.id))).all() == []
+
+
+async def test_gnrp_digest_preview_prints_the_text_and_sends_nothing(
+    new_client: ClientFactory, services: Services, smtp: SmtpServer
+) -> None:
+    moderator, [user] = await _followers_of_kenya(new_client, services, 1)
+    initiative = await _three_events(moderator)
+    env = {
+        **os.environ,
+        "DATABASE_URL": services.settings.database_url,
+        "SECRET_KEY": services.settings.secret_key,
+        "BASE_URL": services.settings.base_url,
+        "SMTP_URL": smtp.url,
+    }
+
+    async def preview(email: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "digest", "preview", "--user", email,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    code, out, _ = await preview(user.email.upper())
+    assert code == 0 and out.startswith("Subject: Your GNRP Live daily digest: 3 updates")
+    assert f"{initiative['title']} (Measure verified)" in out and "/unsubscribe?token=" in out
+    code, out, err = await preview("nobody@example.org")
+    assert code == 1 and out == "" and "no account" in err
+    assert smtp.sink.messages == [] and await count(services, Digest) == 0

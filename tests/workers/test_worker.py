@@ -328,3 +328,20 @@ async def test_a_pickled_payload_in_the_queue_is_refused_not_run(
     assert await rig.enqueue(user.id, _period(services))
     await rig.messages(1)
     assert worker.process.poll() is None
+
+
+async def test_an_smtp_4xx_is_retried_by_arq_after_its_backoff(
+    new_client: ClientFactory, services: Services, rig: Rig
+) -> None:
+    moderator, [user] = await _followers_of_kenya(new_client, services, 1)
+    await _three_events(moderator)
+    rig.smtp.sink.defer = 2
+    worker = rig.worker()
+    assert await rig.enqueue(user.id, _period(services))
+    await rig.messages(1)
+    await rig.idle()
+    assert rig.smtp.sink.deferred == 2 and len(rig.smtp.sink.messages) == 1
+    # MAIL_RETRY_SECONDS=1: the first retry after 1 s, the second after 2 s.
+    assert "retrying job in 1.00s" in worker.log() and "retrying job in 2.00s" in worker.log()
+    digest = await _digest(services, user.id)
+    assert digest.status == "sent" and digest.attempts == 3

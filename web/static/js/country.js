@@ -1,5 +1,5 @@
 // The country page: initiatives published or changed elsewhere appear without a reload.
-import { Live } from "./live.js";
+import { sharedLive } from "./live.js";
 
 const main = document.querySelector("main[data-page=country]");
 const list = document.getElementById("initiatives");
@@ -17,7 +17,7 @@ function item(initiative) {
   return li;
 }
 
-new Live().follow(main.dataset.stream, Number(main.dataset.head), {
+sharedLive().follow(main.dataset.stream, Number(main.dataset.head), {
   event(event) {
     const initiative = event.data.initiative;
     if (!initiative) return;

@@ -1,12 +1,12 @@
 // The home page: rooms light up when something happens in them.
-import { Live } from "./live.js";
+import { sharedLive } from "./live.js";
 
 const main = document.querySelector("main[data-page=home]");
 const streams = (main.dataset.streams || "").split(" ").filter(Boolean);
 const heads = (main.dataset.heads || "").split(" ").map(Number);
 
 if (streams.length) {
-  const live = new Live();
+  const live = sharedLive();
   streams.forEach((stream, index) => {
     let fresh = 0;
     const activity = document.querySelector(`li[data-stream="${stream}"] .activity`);

@@ -8,6 +8,15 @@
 
 const statusElement = () => document.getElementById("live-status");
 
+let shared = null;
+
+// The tab's one live client: every module on the page follows its streams through it, so a
+// page script and the header's notifications share one socket. Made on first use.
+export function sharedLive() {
+  shared ??= new Live();
+  return shared;
+}
+
 export class Live {
   constructor() {
     this.streams = new Map();
@@ -29,6 +38,7 @@ export class Live {
     this.connect();
   }
 
+  // One follower per stream: a second follow of the same stream replaces the first.
   follow(stream, since, handlers) {
     this.streams.set(stream, { last: since, handlers, chain: Promise.resolve() });
     this.send({ op: "subscribe", stream, since });

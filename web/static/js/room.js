@@ -1,5 +1,5 @@
 // The room page: new threads and activity appear live.
-import { Live } from "./live.js";
+import { sharedLive } from "./live.js";
 import { namesOf } from "./render.js";
 import { timeElement } from "./time.js";
 
@@ -21,7 +21,7 @@ function threadItem(thread) {
   return item;
 }
 
-new Live().follow(main.dataset.stream, Number(main.dataset.head), {
+sharedLive().follow(main.dataset.stream, Number(main.dataset.head), {
   event(event) {
     if (event.name === "thread.created") {
       list.querySelector(".empty")?.remove();

@@ -1,6 +1,6 @@
 // The thread page: new messages live, typing and presence, and a composer that shows a message
 // at once as pending and reconciles it with the server's ack.
-import { Live } from "./live.js";
+import { sharedLive } from "./live.js";
 import { messageElement, namesOf } from "./render.js";
 
 const main = document.querySelector("main[data-page=thread]");
@@ -9,7 +9,7 @@ const stream = main.dataset.stream;
 const list = document.getElementById("messages");
 const typingLine = document.querySelector(".typing");
 const presenceLine = document.querySelector(".presence");
-const live = new Live();
+const live = sharedLive();
 const pending = new Map(); // client_id -> {element, body}
 let typingTimer = null;
 
