@@ -18,7 +18,7 @@ from arq import Retry
 from sqlmodel import col, select
 
 from server.db.models import Digest, Notification, User
-from server.domain.digest import due_period
+from server.domain.digest import due_period, unsubscribe_token
 from server.services.context import Services
 from tests.api.test_initiatives import MEASURE
 from tests.conftest import ClientFactory
@@ -145,8 +145,6 @@ async def test_a_forged_or_altered_unsubscribe_link_changes_nothing(
 ) -> None:
     client = await new_client()
     user = await signed_in(client, services)
-    from server.domain.digest import unsubscribe_token
-
     good = unsubscribe_token(services.settings.secret_key, user.id)
     other_user = f"{user.id + 1}.{good.split('.')[1]}"
     for token in ["", "abc", f"{user.id}.", f"{user.id}.{'0' * 32}", other_user, good + "x"]:
