@@ -187,7 +187,8 @@ async def digest_content(
             return None
         viewer = Viewer(user_id, user.role)  # type: ignore[arg-type]
         carried = (
-            [col(Notification.digest_id) == digest_id]
+            # With the user: the (user_id, digest_id) index finds them without a scan.
+            [col(Notification.user_id) == user_id, col(Notification.digest_id) == digest_id]
             if digest_id is not None
             else _undigested(user_id, now - LOOKBACK)
         )
