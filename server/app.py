@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -64,6 +65,8 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
+        read_sessions=session_factory(engine, read_only=True),
+        write_lock=asyncio.Lock() if engine.dialect.name == "sqlite" else None,
         hasher=PasswordHasher(
             time_cost=settings.password_time_cost,
             memory_kib=settings.password_memory_kib,

@@ -22,7 +22,8 @@ def build_engine(url: str) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling starts transactions lazily and in DEFERRED mode, so two
     # writers can both read and then deadlock on the upgrade to a write lock. Take the write lock
-    # up front instead (BEGIN IMMEDIATE) and let readers go on in WAL mode.
+    # up front instead (BEGIN IMMEDIATE); read-only sessions (READ_ONLY) begin DEFERRED, so that
+    # in WAL mode they read a snapshot without waiting for writers or holding them up.
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -35,8 +36,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+READ_ONLY = "gnrp_read_only"  # execution option of the engine behind read-only sessions
+
+
+def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> SessionFactory:
+    """Sessions on ``engine``; ``read_only`` ones must not write (on SQLite they take no write
+    lock, so a write there would fail to upgrade under load rather than wait)."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,9 +35,13 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
+    read_sessions: SessionFactory
     hasher: PasswordHasher
     limiter: RateLimiter
     clock: Clock = system_clock
+    # SQLite has one writer at a time: this process's writers queue here, in order, instead of
+    # polling SQLite's busy handler (whose sleeps leave the lock idle while they wait).
+    write_lock: asyncio.Lock | None = None
     # Called with what each committed transaction has to say; the app adds the bus here.
     publishers: list[Publisher] = field(default_factory=list)
 
@@ -49,13 +54,14 @@ class Services:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        """A session for reading only: what is written through it is never committed."""
+        async with self.read_sessions() as session:
             yield session
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
         """One transaction; its events are published once it has committed, never before."""
-        async with self.sessions() as session, session.begin():
+        async with self.write_lock or nullcontext(), self.sessions() as session, session.begin():
             tx = Transaction(session=session, now=self.clock())
             yield tx
         await self.publish(tx.outbox)
