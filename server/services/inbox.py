@@ -132,8 +132,9 @@ async def open_notification(services: Services, *, viewer: Viewer, notification_
 
 
 async def mark_read(services: Services, *, viewer: Viewer, ids: list[int] | None) -> dict[str, int]:
-    """Mark the viewer's notifications read: those of ``ids`` (others' ids are ignored, as if
-    they did not exist), or all of them when ``ids`` is None."""
+    """Mark the viewer's in-app notifications read: those of ``ids`` (others' ids are ignored,
+    as if they did not exist), or all of them when ``ids`` is None. Digest-only ones are never
+    shown in the app, so they stay for the digest."""
     if ids is not None and len(ids) > MAX_MARK_IDS:
         raise invalid_field("ids", f"at most {MAX_MARK_IDS} at a time")
     async with services.write() as tx:
@@ -141,6 +142,7 @@ async def mark_read(services: Services, *, viewer: Viewer, ids: list[int] | None
             update(Notification)
             .where(
                 col(Notification.user_id) == viewer.user_id,
+                col(Notification.in_app),
                 col(Notification.read_at).is_(None),
             )
             .values(read_at=tx.now)

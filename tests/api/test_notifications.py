@@ -228,6 +228,23 @@ async def test_initiatives_in_a_followed_country_new_updated_verified_and_ending
     assert await notify_ending_initiatives(services) == 0
 
 
+async def test_the_author_of_a_measure_hears_of_replies_in_its_discussion(
+    new_client: ClientFactory, services: Services
+) -> None:
+    moderator_client, member_client = await new_client(), await new_client()
+    await signed_in(moderator_client, services, role="moderator")
+    await signed_in(member_client, services)
+    created = await moderator_client.post("/api/initiatives", json=MEASURE)
+    assert created.status_code == 201, created.text
+    thread_id = created.json()["initiative"]["thread_id"]
+    posted = await member_client.post(
+        f"/api/threads/{thread_id}/messages", json={"body": "Is it extended?"}
+    )
+    assert posted.status_code == 201, posted.text
+    listed = (await _notifications(moderator_client))["notifications"]
+    assert [(n["kind"], n["thread_id"]) for n in listed] == [("reply", thread_id)]
+
+
 async def test_marking_read_by_ids_or_all_and_bad_requests(
     new_client: ClientFactory, services: Services
 ) -> None:
@@ -278,6 +295,30 @@ async def test_marking_read_by_ids_or_all_and_bad_requests(
     assert [n["title"] for n in unread["notifications"]] == ["Thread 0"]
     everything = await reader_client.post("/api/notifications/read", json={"all": True})
     assert everything.json() == {"marked": 1, "unread": 0}
+
+
+async def test_marking_all_read_leaves_digest_only_notifications_for_the_digest(
+    new_client: ClientFactory, services: Services
+) -> None:
+    moderator_client, reader_client = [await new_client() for _ in range(2)]
+    await signed_in(moderator_client, services, role="moderator")
+    reader = await signed_in(reader_client, services)
+    await make_room(moderator_client, slug="news")
+    await make_room(moderator_client, slug="quiet")
+    await _follow(reader_client, "room:news", "live")
+    await _follow(reader_client, "room:quiet", "digest")
+    await make_thread(moderator_client, slug="news", title="Shown")
+    await make_thread(moderator_client, slug="quiet", title="For the digest")
+    digest_only = [r.id for r in await _rows(services, reader.id) if not r.in_app]
+    assert len(digest_only) == 1
+
+    by_id = await reader_client.post("/api/notifications/read", json={"ids": digest_only})
+    assert by_id.json() == {"marked": 0, "unread": 1}
+    everything = await reader_client.post("/api/notifications/read", json={"all": True})
+    assert everything.json() == {"marked": 1, "unread": 0}
+    rows = {r.title: r for r in await _rows(services, reader.id)}
+    assert rows["Shown"].read_at is not None
+    assert rows["For the digest"].read_at is None  # still to be mailed
 
 
 async def test_a_room_one_can_no_longer_read_drops_out_of_the_list(
