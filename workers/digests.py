@@ -78,6 +78,9 @@ async def deliver_digest(
     if content is None:
         await digests.mark_failed(services, digest_id=claim.digest_id, reason="no such user")
         return "failed"
+    if not content.items:  # all it carried is from rooms the user can no longer read
+        await digests.mark_empty(services, digest_id=claim.digest_id)
+        return "nothing new"
     message = compose_digest(services, content, message_id=claim.message_id)
     settings = services.settings
     try:

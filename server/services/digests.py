@@ -124,6 +124,16 @@ async def claim_digest(services: Services, *, user_id: int, period: str) -> Clai
         async with services.write() as tx:
             user = await tx.session.get(User, user_id)
             if user is None or user.disabled or user.digest != _cadence_of(period):
+                # Turned off since an earlier attempt claimed it: its copy is not resent.
+                await tx.session.exec(
+                    update(Digest)
+                    .where(
+                        col(Digest.user_id) == user_id,
+                        col(Digest.period) == period,
+                        col(Digest.status) == "claimed",
+                    )
+                    .values(status="failed", error="digests were turned off before it was sent")
+                )
                 return "off"
             digest = Digest(
                 user_id=user_id,
@@ -268,6 +278,14 @@ async def mark_sent(services: Services, *, digest_id: int) -> None:
             update(Digest)
             .where(col(Digest.id) == digest_id)
             .values(status="sent", sent_at=tx.now, error="")
+        )
+
+
+async def mark_empty(services: Services, *, digest_id: int) -> None:
+    """Nothing to say after all: the period is done, and nothing is sent."""
+    async with services.write() as tx:
+        await tx.session.exec(
+            update(Digest).where(col(Digest.id) == digest_id).values(status="empty", error="")
         )
 
 

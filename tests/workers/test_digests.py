@@ -178,6 +178,35 @@ async def test_nothing_new_sends_nothing_and_read_notifications_are_not_mailed(
     assert len(smtp.sink.messages) == 1
 
 
+async def test_a_digest_whose_rooms_the_reader_can_no_longer_read_sends_nothing(
+    new_client: ClientFactory, services: Services, smtp: SmtpServer
+) -> None:
+    moderator, reader_client = await new_client(), await new_client()
+    await signed_in(moderator, services, role="moderator")
+    reader = await signed_in(reader_client, services, role="regulator")
+    await make_room(moderator, slug="regulators-desk", visibility="regulators")
+    followed = await reader_client.put(
+        "/api/subscriptions/room:regulators-desk", json={"level": "digest"}
+    )
+    assert followed.status_code == 200
+    await make_thread(moderator, slug="regulators-desk", title="For regulators only")
+    assert await count(services, Notification) == 1
+    demoted = await moderator.patch(f"/api/users/{reader.id}", json={"role": "member"})
+    assert demoted.status_code == 200, demoted.text
+
+    mailer = SmtpMailer(smtp.url)
+    assert (
+        await deliver_digest(
+            services, mailer, user_id=reader.id, period=_period(services), attempt=1
+        )
+        == "nothing new"
+    )
+    assert smtp.sink.messages == []
+    assert (await _digest(services, reader.id)).status == "empty"
+    assert (await _run_cron(services, mailer))["due"] == 0  # the period is done
+    assert smtp.sink.messages == []
+
+
 async def test_preview_prints_the_next_digest_without_sending_or_marking(
     new_client: ClientFactory, services: Services, smtp: SmtpServer
 ) -> None:
@@ -254,6 +283,30 @@ async def test_killed_after_claiming_and_before_sending_sends_exactly_once(
     assert (await _digest(services, user.id)).status == "sent"
     assert await _deliver(services, mailer, user.id, period, 2) == "done"
     assert len(smtp.sink.messages) == 1
+
+
+async def test_a_claimed_digest_is_not_resent_once_the_reader_has_turned_digests_off(
+    new_client: ClientFactory, services: Services, smtp: SmtpServer
+) -> None:
+    moderator, [user] = await _followers_of_kenya(new_client, services, 1)
+    await _three_events(moderator)
+    period = _period(services)
+    with pytest.raises(SystemExit):
+        await deliver_digest(
+            services, DiesBeforeSending(), user_id=user.id, period=period, attempt=1
+        )
+    async with services.write() as tx:
+        row = await tx.session.get(User, user.id)
+        assert row is not None
+        row.digest = "off"
+        tx.session.add(row)
+    _later(services, services.settings.worker_job_timeout + 1)
+    mailer = SmtpMailer(smtp.url)
+    assert await _deliver(services, mailer, user.id, period, 2) == "off"
+    digest = await _digest(services, user.id)
+    assert digest.status == "failed" and "turned off" in digest.error
+    assert (await _run_cron(services, mailer))["due"] == 0  # no longer stale: never retried
+    assert smtp.sink.messages == []
 
 
 async def test_killed_after_sending_and_before_marking_resends_the_same_message_id_once(
