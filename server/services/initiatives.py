@@ -30,7 +30,7 @@ from server.domain.streams import country_stream, room_stream
 from server.services.audit import record_action
 from server.services.context import Services, Transaction
 from server.services.countries import countries, known_country
-from server.services.notifications import notify_initiative
+from server.services.notifications import follow_on_post, notify_initiative
 from server.services.views import author_view, thread_view
 
 INITIATIVES_STREAM = "initiatives"
@@ -200,6 +200,8 @@ async def _open_discussion(tx: Transaction, initiative: Initiative, author: User
     tx.session.add(thread)
     await tx.session.flush()
     assert thread.id is not None
+    # As for any thread one starts: its author hears of the replies.
+    await follow_on_post(tx, user_id=author.id, thread_id=thread.id)
     data = {"thread": thread_view(thread, room), "initiative_id": initiative.id}
     await tx.emit(room_stream(room.slug), "thread.created", data)
     await tx.emit(country_stream(initiative.country), "thread.created", data)
