@@ -117,6 +117,9 @@ def build_worker(
             plan_digests,
             name="plan_digests",
             unique=True,
+            # The slot's result is kept, so that a worker whose clock runs late cannot enqueue a
+            # slot again once another worker has finished it.
+            keep_result=max(settings.digest_every_seconds, 60),
             timeout=settings.worker_job_timeout,
             **cron_schedule(settings.digest_every_seconds),
         )

@@ -11,7 +11,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from server.db.models import Digest
 from server.services.context import Services
 from tests.conftest import ClientFactory
 from tests.live.servers import SITE, ServerProcess
@@ -64,6 +66,12 @@ async def test_gnrp_serve_without_redis_or_smtp_writes_each_digest_once_to_the_o
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert initiative["title"] in text
+    # The outbox would overwrite a resend of the same Message-ID: the rows say each was sent once.
+    async with services.read() as session:
+        digests = (await session.exec(select(Digest))).all()
+    assert sorted((d.user_id, d.status, d.attempts) for d in digests) == sorted(
+        (u.id, "sent", 1) for u in users
+    )
 
 
 async def test_the_outbox_keeps_one_file_per_message_id(tmp_path: Path) -> None:
