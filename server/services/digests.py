@@ -272,31 +272,26 @@ def _cadence_of_user(user: User) -> Cadence:
     return "weekly" if user.digest == "weekly" else "daily"
 
 
-async def mark_sent(services: Services, *, digest_id: int) -> None:
+async def _finish(services: Services, *, digest_id: int, status: str, error: str = "") -> None:
     async with services.write() as tx:
-        await tx.session.exec(
-            update(Digest)
-            .where(col(Digest.id) == digest_id)
-            .values(status="sent", sent_at=tx.now, error="")
-        )
+        values: dict[str, object] = {"status": status, "error": error[:500]}
+        if status == "sent":
+            values["sent_at"] = tx.now
+        await tx.session.exec(update(Digest).where(col(Digest.id) == digest_id).values(values))
+
+
+async def mark_sent(services: Services, *, digest_id: int) -> None:
+    await _finish(services, digest_id=digest_id, status="sent")
 
 
 async def mark_empty(services: Services, *, digest_id: int) -> None:
     """Nothing to say after all: the period is done, and nothing is sent."""
-    async with services.write() as tx:
-        await tx.session.exec(
-            update(Digest).where(col(Digest.id) == digest_id).values(status="empty", error="")
-        )
+    await _finish(services, digest_id=digest_id, status="empty")
 
 
 async def mark_failed(services: Services, *, digest_id: int, reason: str) -> None:
     """The server refused for good: the period is not retried. Its notifications stay in the app."""
-    async with services.write() as tx:
-        await tx.session.exec(
-            update(Digest)
-            .where(col(Digest.id) == digest_id)
-            .values(status="failed", error=reason[:500])
-        )
+    await _finish(services, digest_id=digest_id, status="failed", error=reason)
 
 
 async def release(services: Services, *, digest_id: int, reason: str) -> None:
